@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from icalendar import Alarm, Calendar, Event, vCalAddress
+from icalendar import Alarm, Calendar, Event, vCalAddress, vDuration
 from icalendar.parser import Parameters
 
 DEFAULT_PRODID = "-//Alongside//Alongside//EN"
@@ -115,8 +115,9 @@ def feed(
     calendar = _calendar(prodid)
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", calendar_name)
-    calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", FEED_REFRESH)
+    # icalendar does not know these two properties; without vDuration they become text.
+    calendar.add("refresh-interval", vDuration(FEED_REFRESH), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(FEED_REFRESH))
     for event in events:
         vevent = _vevent(
             event,
@@ -147,17 +148,19 @@ def _vevent(
 ) -> Event:
     if event.status not in ("CONFIRMED", "CANCELLED"):
         raise ValueError(f"unsupported event status: {event.status!r}")
-    if event.end <= event.start:
-        raise ValueError("an event must end after it starts")
     if event.sequence < 0:
         raise ValueError("SEQUENCE cannot be negative")
+    start = _utc(event.start, "start")
+    end = _utc(event.end, "end")
+    if end <= start:
+        raise ValueError("an event must end after it starts")
 
     vevent = Event()
     vevent.add("uid", event.uid)
     vevent.add("sequence", event.sequence)
     vevent.add("dtstamp", _utc(event.dtstamp, "dtstamp"))
-    vevent.add("dtstart", _utc(event.start, "start"))
-    vevent.add("dtend", _utc(event.end, "end"))
+    vevent.add("dtstart", start)
+    vevent.add("dtend", end)
     vevent.add("summary", event.summary)
     vevent.add("description", event.description)
     if event.url:
