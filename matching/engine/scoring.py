@@ -1,0 +1,131 @@
+"""The soft score: 0-100 points from named parts, integers only.
+
+Each weight in ``Weights`` is the most a part can give. Integer points keep the flow
+network on integer costs (the network simplex can cycle on float costs).
+
+The parts:
+
+- field: the request's professional field is among the listener's fields;
+- topics: share of the request's topics the listener knows (none asked: no points);
+- continuity: the practitioner met this listener before and rated it 4 or 5;
+- urgency: two thirds for the level (routine 0, soon 1, urgent 2 of 2) and one third
+  for days waiting since the request was made, counted up to 14 days;
+- earliness: full points at the earliest allowed start, falling linearly to zero over
+  3 days (urgent), 7 days (soon) or the whole horizon (routine), so the time of the
+  session weighs more when the request is urgent;
+- load: full points when the listener has nothing booked in the slot's local week,
+  falling with each booked session towards the weekly cap (spreads the load).
+
+Earliness never rises with a later start and load is the same all week, so for one
+pair the score never rises with a later start inside a week; the solver's pruning
+relies on that.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from matching.engine.model import Listener, Params, Request, ScorePart
+
+URGENCY_LEVEL = {"routine": 0, "soon": 1, "urgent": 2}
+WAIT_CAP_DAYS = 14
+EARLINESS_DAYS = {"urgent": 3, "soon": 7}
+GOOD_RATING = 4
+
+
+def _ratio(weight: int, numerator: int, denominator: int) -> int:
+    """Return weight * numerator / denominator rounded half up, in integers."""
+    if denominator <= 0:
+        return 0
+    return (2 * weight * numerator + denominator) // (2 * denominator)
+
+
+def field_points(request: Request, listener: Listener, params: Params) -> int:
+    """Points for a shared professional field."""
+    wanted = request.field.casefold().strip()
+    shared = bool(wanted) and any(wanted == f.casefold().strip() for f in listener.fields)
+    return params.weights.field if shared else 0
+
+
+def shared_topics(request: Request, listener: Listener) -> frozenset[str]:
+    """Return the request's topics that the listener knows."""
+    return request.topics & listener.topics
+
+
+def topic_points(request: Request, listener: Listener, params: Params) -> int:
+    """Points for the share of the request's topics that the listener covers."""
+    return _ratio(params.weights.topics, len(shared_topics(request, listener)), len(request.topics))
+
+
+def rated_well(request: Request, listener: Listener) -> bool:
+    """Tell whether the practitioner rated an earlier session with this listener well."""
+    return any(lid == listener.id and rating >= GOOD_RATING for lid, rating in request.past_ratings)
+
+
+def continuity_points(request: Request, listener: Listener, params: Params) -> int:
+    """Points for meeting a listener the practitioner already rated well."""
+    return params.weights.continuity if rated_well(request, listener) else 0
+
+
+def days_waiting(request: Request, params: Params) -> int:
+    """Return whole days since the request was made (0 when unknown)."""
+    if request.created_at is None:
+        return 0
+    return max(0, (params.now - request.created_at) // timedelta(days=1))
+
+
+def urgency_points(request: Request, params: Params) -> int:
+    """Points for urgency and waiting time; the same for every candidate of a request."""
+    level = URGENCY_LEVEL.get(request.urgency, 0)
+    waited = min(days_waiting(request, params), WAIT_CAP_DAYS)
+    return (params.weights.urgency * (level * WAIT_CAP_DAYS + waited)) // (3 * WAIT_CAP_DAYS)
+
+
+def earliness_points(request: Request, start: datetime, params: Params) -> int:
+    """Points for an early start; the decay is steeper when the request is urgent."""
+    earliest = params.now + timedelta(hours=params.min_notice_hours)
+    span_days = EARLINESS_DAYS.get(request.urgency, params.horizon_days)
+    span = max(1, span_days * 24 * 60)
+    late = max(0, (start - earliest) // timedelta(minutes=1))
+    return _ratio(params.weights.earliness, max(0, span - late), span)
+
+
+def load_points(listener: Listener, booked_that_week: int, params: Params) -> int:
+    """Points for a listener with few sessions in the slot's week."""
+    cap = listener.max_per_week
+    return _ratio(params.weights.load, max(0, cap - booked_that_week), cap)
+
+
+def pair_points(request: Request, listener: Listener, params: Params) -> tuple[int, int, int, int]:
+    """Return the parts that do not depend on the start: field, topics, continuity, urgency."""
+    return (
+        field_points(request, listener, params),
+        topic_points(request, listener, params),
+        continuity_points(request, listener, params),
+        urgency_points(request, params),
+    )
+
+
+def score_parts(
+    request: Request,
+    listener: Listener,
+    start: datetime,
+    params: Params,
+    *,
+    booked_that_week: int = 0,
+) -> tuple[ScorePart, ...]:
+    """Return the named parts of the score of a candidate."""
+    field, topics, continuity, urgency = pair_points(request, listener, params)
+    return (
+        ScorePart("field", field),
+        ScorePart("topics", topics),
+        ScorePart("continuity", continuity),
+        ScorePart("urgency", urgency),
+        ScorePart("earliness", earliness_points(request, start, params)),
+        ScorePart("load", load_points(listener, booked_that_week, params)),
+    )
+
+
+def total(parts: tuple[ScorePart, ...]) -> int:
+    """Return the score of the parts, kept within 0-100."""
+    return max(0, min(100, sum(part.points for part in parts)))
