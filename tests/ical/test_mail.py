@@ -12,6 +12,8 @@ from email.utils import parsedate_to_datetime
 
 import icalendar
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from matching.ical import DEFAULT_SUMMARY, Attendee, CalendarEvent, invite
 from matching.mail import (
@@ -223,12 +225,15 @@ def test_other_recipients_are_not_affected_by_a_refusal(smtp_server):
     assert len(smtp_server.received) == 1
 
 
-def test_nothing_listening_is_temporary():
+def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # The port is closed again, so the connection is refused.
-    settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_TIMEOUT": 5}
+        return probe.getsockname()[1]
+
+
+def test_nothing_listening_is_temporary():
+    # The probe socket is closed again, so the connection is refused.
+    settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": _free_port(), "MAIL_TIMEOUT": 5}
 
     with pytest.raises(DeliveryError) as caught:
         deliver(build_message(make_mail()), settings)
@@ -299,3 +304,78 @@ def test_write_to_outbox_needs_a_message_id(tmp_path):
     with pytest.raises(ValueError):
         write_to_outbox(message, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- login, STARTTLS and silent servers ------------------------------------------------
+
+
+def _check_login(server, session, envelope, mechanism, auth_data):
+    ok = auth_data.login == b"alongside" and auth_data.password == b"s3cret"
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def smtp_server_with_login(smtp_server):
+    """An SMTP server on a second port that accepts one login (plain text, local only)."""
+    controller = Controller(
+        smtp_server.handler,
+        hostname="127.0.0.1",
+        port=_free_port(),
+        authenticator=_check_login,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield {"MAIL_SERVER": controller.hostname, "MAIL_PORT": controller.port}
+    finally:
+        controller.stop()
+
+
+@pytest.mark.smtp
+def test_login_with_the_configured_credentials(smtp_server, smtp_server_with_login):
+    settings = {**smtp_server_with_login, "MAIL_USERNAME": "alongside", "MAIL_PASSWORD": "s3cret"}
+
+    deliver(build_message(make_mail()), settings)
+
+    assert len(smtp_server.received) == 1
+
+
+@pytest.mark.smtp
+def test_wrong_credentials_are_temporary_so_the_message_waits(smtp_server, smtp_server_with_login):
+    settings = {**smtp_server_with_login, "MAIL_USERNAME": "alongside", "MAIL_PASSWORD": "wrong"}
+
+    with pytest.raises(DeliveryError) as caught:
+        deliver(build_message(make_mail()), settings)
+
+    assert caught.value.temporary is True
+    assert caught.value.code == 535
+    assert smtp_server.received == []
+
+
+@pytest.mark.smtp
+def test_starttls_not_offered_is_temporary(smtp_server):
+    settings = {**smtp_server.settings, "MAIL_USE_TLS": True}
+
+    with pytest.raises(DeliveryError) as caught:
+        deliver(build_message(make_mail()), settings)
+
+    assert caught.value.temporary is True
+    assert smtp_server.received == []
+
+
+def test_a_server_that_never_answers_is_temporary():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # accepts connections, never sends a greeting
+        settings = {
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": silent.getsockname()[1],
+            "MAIL_TIMEOUT": 0.2,
+        }
+
+        with pytest.raises(DeliveryError) as caught:
+            deliver(build_message(make_mail()), settings)
+
+    assert caught.value.temporary is True
+    # smtplib reports the read timeout as a dropped connection.
+    assert "timed out" in str(caught.value)
