@@ -1,0 +1,110 @@
+"""Typed service errors and the handlers that turn every error into a calm answer.
+
+Services raise these; views never build error responses by hand. Under /api/ the
+answer is JSON in the shape API.md fixes; elsewhere it is a short page.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+class ServiceError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, fields: dict | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        if code:
+            self.code = code
+
+
+class Malformed(ServiceError):
+    status = 400
+    code = "malformed"
+
+
+class Unauthenticated(ServiceError):
+    status = 401
+    code = "unauthenticated"
+
+
+class NotAllowed(ServiceError):
+    status = 403
+    code = "not_allowed"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class Invalid(ServiceError):
+    status = 422
+    code = "invalid"
+
+
+HTTP_CODES = {
+    400: ("malformed", "The request could not be read."),
+    401: ("unauthenticated", "Please sign in or send a valid token."),
+    403: ("not_allowed", "You are not allowed to do that."),
+    404: ("not_found", "Nothing here."),
+    405: ("method_not_allowed", "That method is not allowed here."),
+    409: ("conflict", "That conflicts with the current state."),
+    413: ("too_large", "The request is too large."),
+    415: ("unsupported_media_type", "Send JSON with Content-Type: application/json."),
+    422: ("invalid", "Some values are not valid."),
+    429: ("too_many_requests", "Too many attempts. Please wait a little and try again."),
+    500: ("server_error", "Something went wrong on our side. Nothing was changed."),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    if wants_json():
+        body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+        return jsonify(body), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    """Install the handlers."""
+
+    @app.errorhandler(ServiceError)
+    def service_error(err: ServiceError):
+        return error_response(err.status, err.code, err.message, err.fields)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err: CSRFError):
+        return error_response(
+            400, "csrf", "This form has expired. Please go back, reload and try again."
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        code, message = HTTP_CODES.get(err.code or 500, ("error", err.description or ""))
+        response = error_response(err.code or 500, code, message)
+        if err.code == 405 and err.valid_methods:
+            response[0].headers["Allow"] = ", ".join(err.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        app.logger.exception("unhandled error")
+        from matching.extensions import db
+
+        db.session.rollback()
+        code, message = HTTP_CODES[500]
+        return error_response(500, code, message)

@@ -1,0 +1,48 @@
+"""All models, importable from one place."""
+
+from matching.models.accounts import ROLES, ApiToken, AuditEvent, User
+from matching.models.base import UTCDateTime, now_utc
+from matching.models.meetings import MEETING_STATUSES, Feedback, Meeting
+from matching.models.outbox import OUTBOX_STATUSES, OutboxMessage
+from matching.models.profiles import (
+    FIELDS,
+    MODALITIES,
+    AvailabilityWindow,
+    ListenerProfile,
+    PractitionerProfile,
+    TimeOff,
+)
+from matching.models.requests import (
+    ACTIVE_REQUEST_STATUSES,
+    REQUEST_STATUSES,
+    URGENCIES,
+    SupportRequest,
+)
+from matching.models.rounds import PROPOSAL_STATUSES, MatchingRound, Proposal
+
+__all__ = [
+    "ACTIVE_REQUEST_STATUSES",
+    "FIELDS",
+    "MEETING_STATUSES",
+    "MODALITIES",
+    "OUTBOX_STATUSES",
+    "PROPOSAL_STATUSES",
+    "REQUEST_STATUSES",
+    "ROLES",
+    "URGENCIES",
+    "ApiToken",
+    "AuditEvent",
+    "AvailabilityWindow",
+    "Feedback",
+    "ListenerProfile",
+    "MatchingRound",
+    "Meeting",
+    "OutboxMessage",
+    "PractitionerProfile",
+    "Proposal",
+    "SupportRequest",
+    "TimeOff",
+    "UTCDateTime",
+    "User",
+    "now_utc",
+]

@@ -1,0 +1,34 @@
+"""A practitioner's request for a peer listener."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from matching.extensions import db
+from matching.models.accounts import User
+from matching.models.base import UTCDateTime, now_utc
+
+URGENCIES = ("routine", "soon", "urgent")
+REQUEST_STATUSES = ("open", "proposed", "scheduled", "closed", "withdrawn")
+ACTIVE_REQUEST_STATUSES = ("open", "proposed", "scheduled")
+
+
+class SupportRequest(db.Model):
+    __table_args__ = (Index("ix_support_request_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    urgency: Mapped[str] = mapped_column(String(10), default="routine")
+    topics: Mapped[list] = mapped_column(JSON, default=list)
+    modalities: Mapped[list] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+
+    practitioner: Mapped[User] = relationship()
