@@ -1,0 +1,346 @@
+"""A believable demo programme, built through the same services people use."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from matching.models import now_utc
+from matching.services import accounts, availability, listeners, profiles, requests
+
+PASSWORD = "alongside-demo"  # noqa: S105 - the published demo password
+COORDINATOR = "coordinator@demo.example.org"
+
+LISTENERS = [
+    # name, zone, organization, languages, modalities, fields, topics, week, day, windows
+    (
+        "Maya Okafor",
+        "America/New_York",
+        "Riverside Peer Network",
+        ["en"],
+        ["video", "phone"],
+        ["social_work", "crisis_line"],
+        ["child protection", "burnout", "night shifts"],
+        3,
+        1,
+        [(0, "09:00", "12:00"), (2, "13:00", "17:00"), (4, "09:00", "11:00")],
+    ),
+    (
+        "Lucía Fernández",
+        "America/New_York",
+        "Hudson Volunteers",
+        ["es", "en"],
+        ["video"],
+        ["counselling"],
+        ["grief", "moral injury"],
+        2,
+        1,
+        [(1, "18:00", "21:00"), (3, "18:00", "21:00")],
+    ),
+    (
+        "Jonas Becker",
+        "Europe/Berlin",
+        "Freiraum e.V.",
+        ["de", "en"],
+        ["video", "phone"],
+        ["psychiatry", "nursing"],
+        ["night shifts", "moral injury"],
+        3,
+        2,
+        [(0, "17:00", "20:00"), (1, "17:00", "20:00"), (5, "10:00", "13:00")],
+    ),
+    (
+        "Amira Haddad",
+        "Europe/Berlin",
+        "Freiraum e.V.",
+        ["de", "fr", "en"],
+        ["video"],
+        ["psychology"],
+        ["burnout", "secondary trauma"],
+        2,
+        1,
+        [(2, "08:00", "11:00"), (4, "14:00", "18:00")],
+    ),
+    (
+        "Tomás Rivera",
+        "America/Los_Angeles",
+        "Pacific Listeners",
+        ["es", "en"],
+        ["phone", "video"],
+        ["crisis_line"],
+        ["crisis calls", "night shifts"],
+        2,
+        1,
+        [(0, "22:00", "02:00"), (3, "22:00", "01:00")],
+    ),
+    (
+        "Grace Liu",
+        "Asia/Tokyo",
+        "Harbour Care",
+        ["en", "ja"],
+        ["video"],
+        ["nursing"],
+        ["burnout", "grief"],
+        2,
+        1,
+        [(1, "19:00", "22:00"), (5, "09:00", "12:00")],
+    ),
+    (
+        "Sofia Marchetti",
+        "Europe/Rome",
+        "Ponte Ascolto",
+        ["it", "en", "fr"],
+        ["video", "in_person"],
+        ["social_work"],
+        ["child protection", "grief"],
+        3,
+        1,
+        [(0, "14:00", "18:00"), (2, "14:00", "18:00"), (3, "09:00", "12:00")],
+    ),
+    (
+        "David Mensah",
+        "Europe/London",
+        "Thames Peer Support",
+        ["en"],
+        ["phone"],
+        ["psychology", "counselling"],
+        ["moral injury", "complaints"],
+        1,
+        1,
+        [(1, "12:00", "14:00"), (4, "12:00", "15:00")],
+    ),
+    (
+        "Claire Dubois",
+        "Europe/Paris",
+        "Écoute Entre Pairs",
+        ["fr", "en"],
+        ["video"],
+        ["psychiatry"],
+        ["secondary trauma"],
+        2,
+        1,
+        [(0, "09:00", "12:00"), (3, "15:00", "18:00")],
+    ),
+]
+
+PRACTITIONERS = [
+    # name, zone, organization, field, languages, modalities, topics, urgency, windows
+    (
+        "Hannah Schulz",
+        "Europe/Berlin",
+        "Charité Crisis Team",
+        "psychiatry",
+        ["de", "en"],
+        ["video"],
+        ["night shifts"],
+        "soon",
+        [(0, "16:00", "21:00"), (1, "16:00", "21:00")],
+    ),
+    (
+        "Ravi Patel",
+        "Europe/London",
+        "North Thames Trust",
+        "nursing",
+        ["en"],
+        ["phone", "video"],
+        ["burnout"],
+        "routine",
+        [(1, "11:00", "15:00"), (4, "11:00", "16:00")],
+    ),
+    (
+        "Carmen Ortiz",
+        "America/New_York",
+        "Bronx Family Services",
+        "social_work",
+        ["es", "en"],
+        ["video"],
+        ["child protection", "grief"],
+        "urgent",
+        [(1, "17:00", "22:00"), (3, "17:00", "22:00")],
+    ),
+    (
+        "Emily Carter",
+        "America/New_York",
+        "Metro Crisis Line",
+        "crisis_line",
+        ["en"],
+        ["phone", "video"],
+        ["crisis calls", "night shifts"],
+        "routine",
+        [(0, "08:00", "13:00"), (2, "12:00", "18:00")],
+    ),
+    (
+        "Marc Lefèvre",
+        "Europe/Paris",
+        "Hôpital Saint-Louis",
+        "psychiatry",
+        ["fr"],
+        ["video"],
+        ["secondary trauma"],
+        "routine",
+        [(0, "08:00", "13:00"), (3, "14:00", "19:00")],
+    ),
+    (
+        "Aiko Tanaka",
+        "Asia/Tokyo",
+        "Tokyo Bay Clinic",
+        "nursing",
+        ["ja", "en"],
+        ["video"],
+        ["grief"],
+        "soon",
+        [(1, "18:00", "23:00"), (5, "08:00", "13:00")],
+    ),
+    (
+        "Giulia Romano",
+        "Europe/Rome",
+        "ASL Milano",
+        "social_work",
+        ["it"],
+        ["video", "in_person"],
+        ["child protection"],
+        "routine",
+        [(0, "13:00", "19:00"), (2, "13:00", "19:00")],
+    ),
+    (
+        "Samuel Osei",
+        "Europe/London",
+        "Lambeth Counselling",
+        "counselling",
+        ["en"],
+        ["phone"],
+        ["complaints", "moral injury"],
+        "routine",
+        [(1, "11:00", "15:00"), (4, "11:00", "16:00")],
+    ),
+    (
+        "Lena Vogel",
+        "Europe/Berlin",
+        "Freiraum e.V.",
+        "psychology",
+        ["de"],
+        ["video"],
+        ["burnout"],
+        "routine",
+        [(2, "07:00", "12:00"), (4, "13:00", "19:00")],
+    ),
+    (
+        "Diego Morales",
+        "America/Los_Angeles",
+        "LA County DMH",
+        "crisis_line",
+        ["es"],
+        ["phone"],
+        ["crisis calls"],
+        "soon",
+        [(0, "21:00", "03:00"), (3, "21:00", "02:00")],
+    ),
+    (
+        "Nora Kowalski",
+        "Europe/Warsaw",
+        "Warsaw Family Centre",
+        "psychology",
+        ["pl"],
+        ["video"],
+        ["burnout"],
+        "routine",
+        [(1, "09:00", "17:00"), (2, "09:00", "17:00")],
+    ),
+    (
+        "Priya Nair",
+        "Asia/Kolkata",
+        "Mumbai Mind Clinic",
+        "psychology",
+        ["en", "hi"],
+        ["video"],
+        ["secondary trauma", "burnout"],
+        "routine",
+        [(0, "13:00", "18:00"), (3, "13:00", "18:00")],
+    ),
+    (
+        "Olivia Brown",
+        "America/Los_Angeles",
+        "Pacific Listeners",
+        "crisis_line",
+        ["en"],
+        ["phone"],
+        ["night shifts"],
+        "routine",
+        [(0, "21:00", "02:00")],
+    ),
+]
+
+
+def _email(name: str, kind: str) -> str:
+    first = name.split()[0].lower()
+    for a, b in (("í", "i"), ("á", "a"), ("é", "e"), ("è", "e"), ("ç", "c")):
+        first = first.replace(a, b)
+    return f"{first}.{kind}@demo.example.org"
+
+
+def _windows(rows) -> list[dict]:
+    return [{"weekday": d, "start": s, "end": e} for d, s, e in rows]
+
+
+def seed() -> bool:
+    """Create the demo programme unless it is already there; return True if created."""
+    if accounts.find_by_email(COORDINATOR) is not None:
+        return False
+    coordinator = accounts.create_coordinator(COORDINATOR, PASSWORD, "Sam (coordinator)")
+    valid_until = (now_utc() + timedelta(days=365)).date().isoformat()
+    for i, (name, zone, org, langs, mods, fields, topics, week, day, windows) in enumerate(
+        LISTENERS
+    ):
+        user = accounts.register(
+            email=_email(name, "listener"),
+            password=PASSWORD,
+            role="listener",
+            display_name=name,
+            timezone=zone,
+        )
+        profiles.update_profile(
+            user,
+            {
+                "organization": org,
+                "languages": langs,
+                "modalities": mods,
+                "fields": fields,
+                "topics": topics,
+                "max_sessions_per_week": week,
+                "max_sessions_per_day": day,
+            },
+        )
+        availability.set_windows(user, _windows(windows))
+        if i != len(LISTENERS) - 1:  # one listener waits for verification
+            listeners.verify_listener(coordinator, user.id, valid_until)
+    for name, zone, org, field, langs, mods, topics, urgency, windows in PRACTITIONERS:
+        user = accounts.register(
+            email=_email(name, "practitioner"),
+            password=PASSWORD,
+            role="practitioner",
+            display_name=name,
+            timezone=zone,
+        )
+        profiles.update_profile(
+            user,
+            {
+                "organization": org,
+                "field": field,
+                "languages": langs,
+                "modalities": mods,
+                "topics": topics,
+            },
+        )
+        availability.set_windows(user, _windows(windows))
+        requests.create_request(user, {"urgency": urgency, "topics": topics, "modalities": mods})
+    return True
+
+
+def logins_text() -> str:
+    return "\n".join(
+        [
+            "Demo sign-ins (password for all: " + PASSWORD + "):",
+            f"  coordinator   {COORDINATOR}",
+            f"  listener      {_email(LISTENERS[0][0], 'listener')}",
+            f"  practitioner  {_email(PRACTITIONERS[2][0], 'practitioner')}",
+        ]
+    )

@@ -1,0 +1,252 @@
+"""Accounts: registration, sign-in, passwords, API tokens, export and erasure."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+
+from matching.errors import Conflict, Invalid, NotAllowed
+from matching.extensions import db
+from matching.models import (
+    ApiToken,
+    AvailabilityWindow,
+    ListenerProfile,
+    PractitionerProfile,
+    SupportRequest,
+    TimeOff,
+    User,
+    now_utc,
+)
+from matching.security import hash_secret, new_secret
+from matching.services import audit, validate
+
+SELF_SERVICE_ROLES = ("practitioner", "listener")
+
+
+def _hasher() -> PasswordHasher:
+    """argon2id with the library's recommended cost; tests may configure a cheaper one."""
+    return _hasher_for(tuple(sorted(current_app.config.get("ARGON2_PARAMS", {}).items())))
+
+
+@cache
+def _hasher_for(params: tuple) -> PasswordHasher:
+    return PasswordHasher(**dict(params))
+
+
+def _dummy_hash() -> str:
+    return _dummy_hash_for(_hasher())
+
+
+@cache
+def _dummy_hash_for(hasher: PasswordHasher) -> str:
+    return hasher.hash(secrets.token_hex(16))
+
+
+def hash_password(raw: str) -> str:
+    return _hasher().hash(raw)
+
+
+def password_matches(user: User | None, raw: str) -> bool:
+    """Check a password; spend the same work whether or not the user exists."""
+    stored = user.password_hash if user is not None else _dummy_hash()
+    try:
+        ok = _hasher().verify(stored, raw)
+    except (VerificationError, InvalidHashError):
+        return False
+    return ok and user is not None
+
+
+def find_by_email(address: str) -> User | None:
+    return db.session.scalar(db.select(User).where(User.email == address.strip().lower()))
+
+
+def register(
+    *, email, password, role, display_name, timezone, allow_roles=SELF_SERVICE_ROLES
+) -> User:
+    """Create a practitioner or listener account with an empty profile."""
+    errors: dict[str, str] = {}
+    values = {}
+    for name, check in (
+        ("email", lambda: validate.email(email)),
+        ("password", lambda: validate.password(password)),
+        (
+            "display_name",
+            lambda: validate.text(display_name, "display_name", max_len=80, required=True),
+        ),
+        ("timezone", lambda: validate.timezone(timezone)),
+    ):
+        try:
+            values[name] = check()
+        except Invalid as err:
+            errors.update(err.fields)
+    if role not in allow_roles:
+        errors["role"] = "Choose " + " or ".join(allow_roles) + "."
+    if errors:
+        raise Invalid("Some values are not valid.", fields=errors)
+    if find_by_email(values["email"]) is not None:
+        raise Conflict(
+            "An account with that e-mail already exists.",
+            fields={"email": "already registered"},
+            code="email_taken",
+        )
+    user = User(
+        email=values["email"],
+        password_hash=hash_password(values["password"]),
+        role=role,
+        display_name=values["display_name"],
+        timezone=values["timezone"],
+    )
+    if role == "practitioner":
+        user.practitioner_profile = PractitionerProfile()
+    elif role == "listener":
+        user.listener_profile = ListenerProfile()
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email, password) -> User | None:
+    """Return the active user for these credentials, or None (same path for unknown e-mail)."""
+    if not isinstance(email, str) or not isinstance(password, str):
+        password_matches(None, "")
+        return None
+    user = find_by_email(email)
+    if user is not None and not user.active:
+        user = None
+    return user if password_matches(user, password) else None
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not password_matches(user, current):
+        raise Invalid(
+            "That is not your current password.", fields={"current_password": "does not match"}
+        )
+    user.password_hash = hash_password(validate.password(new, "new_password"))
+    user.session_version += 1
+    for token in db.session.scalars(db.select(ApiToken).where(ApiToken.user_id == user.id)):
+        token.revoked_at = token.revoked_at or now_utc()
+    db.session.flush()
+
+
+def create_coordinator(email: str, password: str, display_name: str = "Coordinator") -> User:
+    user = register(
+        email=email,
+        password=password,
+        role="coordinator",
+        display_name=display_name,
+        timezone="UTC",
+        allow_roles=("coordinator",),
+    )
+    audit.record(None, "coordinator.created", "user", user.id, f"Coordinator {user.email} created")
+    return user
+
+
+def issue_token(user: User, days: int) -> str:
+    """Create an API token; only its hash is stored."""
+    raw = new_secret()
+    db.session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=hash_secret(raw),
+            expires_at=now_utc() + timedelta(days=days),
+        )
+    )
+    db.session.flush()
+    return raw
+
+
+def revoke_token(token: ApiToken) -> None:
+    token.revoked_at = now_utc()
+    db.session.flush()
+
+
+def rotate_feed_token(user: User) -> str:
+    """Give the user a new private calendar-feed token; the old one stops working."""
+    raw = new_secret()
+    user.feed_token_hash = hash_secret(raw)
+    db.session.flush()
+    return raw
+
+
+def revoke_feed_token(user: User) -> None:
+    user.feed_token_hash = None
+    db.session.flush()
+
+
+def user_for_feed(raw: str) -> User | None:
+    if not raw or len(raw) > 200:
+        return None
+    user = db.session.scalar(db.select(User).where(User.feed_token_hash == hash_secret(raw)))
+    return user if user is not None and user.active else None
+
+
+def public_user(user: User) -> dict:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "role": user.role,
+        "display_name": user.display_name,
+        "timezone": user.timezone,
+    }
+
+
+def export_user(user: User) -> dict:
+    """Everything stored about one person, for them to take away."""
+    from matching.services import availability, meetings, profiles, requests
+
+    requests_rows = db.session.scalars(
+        db.select(SupportRequest)
+        .where(SupportRequest.practitioner_id == user.id)
+        .order_by(SupportRequest.id)
+    )
+    return {
+        "user": public_user(user)
+        | {"created_at": user.created_at.isoformat(), "active": user.active},
+        "profile": profiles.profile_dict(user),
+        "availability": availability.availability_dict(user),
+        "time_off": availability.time_off_list(user),
+        "requests": [requests.request_dict(r, include_note=True) for r in requests_rows],
+        "meetings": [meetings.meeting_dict(m) for m in meetings.meetings_for(user)],
+        "feedback": meetings.feedback_by(user),
+        "calendar_feed_active": user.feed_token_hash is not None,
+    }
+
+
+def erase_user(user: User, password: str) -> None:
+    """Cancel future meetings (with invites), then erase personal data and close the account."""
+    from matching.services import meetings
+
+    if user.role not in SELF_SERVICE_ROLES:
+        raise NotAllowed("Coordinator accounts are closed by another coordinator.")
+    if not password_matches(user, password if isinstance(password, str) else ""):
+        raise Invalid("That is not your password.", fields={"password": "does not match"})
+    meetings.cancel_future_meetings_of(user, reason="The other person left the programme.")
+    for req in db.session.scalars(
+        db.select(SupportRequest).where(SupportRequest.practitioner_id == user.id)
+    ):
+        req.note = ""
+        req.topics = []
+        if req.status in ("open", "proposed"):
+            req.status = "withdrawn"
+    from matching.services import rounds
+
+    rounds.stale_pending_for_user(user)
+    for model in (AvailabilityWindow, TimeOff):
+        db.session.execute(db.delete(model).where(model.user_id == user.id))
+    db.session.execute(db.delete(ApiToken).where(ApiToken.user_id == user.id))
+    user.practitioner_profile = None
+    user.listener_profile = None
+    user.email = f"erased-{user.id}@invalid.invalid"
+    user.display_name = "Former member"
+    user.password_hash = hash_password(new_secret())
+    user.feed_token_hash = None
+    user.active = False
+    user.erased_at = now_utc()
+    user.session_version += 1
+    audit.record(user, "user.erased", "user", user.id, "Account closed and personal data erased")
+    db.session.flush()

@@ -1,0 +1,132 @@
+"""Practitioners' requests for a listener."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from matching.errors import Conflict, NotFound
+from matching.extensions import db
+from matching.models import (
+    ACTIVE_REQUEST_STATUSES,
+    MODALITIES,
+    URGENCIES,
+    Meeting,
+    SupportRequest,
+    User,
+)
+from matching.services import validate
+
+REQUEST_FIELDS = {"urgency", "topics", "modalities", "note"}
+
+
+def create_request(user: User, body: dict) -> SupportRequest:
+    """Open a request; a practitioner has at most one active request at a time."""
+    body = validate.body_object(body)
+    validate.only_fields(body, REQUEST_FIELDS)
+    errors, values = {}, {}
+    checks = {
+        "urgency": lambda: _urgency(body.get("urgency", "routine")),
+        "topics": lambda: validate.topics(body.get("topics", [])),
+        "modalities": lambda: validate.choices(
+            body.get("modalities", list(user.practitioner_profile.modalities or MODALITIES)),
+            "modalities",
+            MODALITIES,
+            min_items=1,
+        ),
+        "note": lambda: validate.text(body.get("note", ""), "note", max_len=2000),
+    }
+    for name, check in checks.items():
+        try:
+            values[name] = check()
+        except validate.Invalid as err:
+            errors.update(err.fields)
+    if errors:
+        raise validate.Invalid("Some values are not valid.", fields=errors)
+    if active_request(user) is not None:
+        raise Conflict(
+            "You already have a request in progress. You can withdraw it first.",
+            code="request_open",
+        )
+    req = SupportRequest(practitioner_id=user.id, status="open", **values)
+    db.session.add(req)
+    db.session.flush()
+    return req
+
+
+def _urgency(value) -> str:
+    if value not in URGENCIES:
+        raise validate.invalid("urgency", "Choose routine, soon or urgent.")
+    return value
+
+
+def active_request(user: User) -> SupportRequest | None:
+    return db.session.scalar(
+        db.select(SupportRequest)
+        .where(SupportRequest.practitioner_id == user.id)
+        .where(SupportRequest.status.in_(ACTIVE_REQUEST_STATUSES))
+        .order_by(SupportRequest.id.desc())
+        .limit(1)
+    )
+
+
+def get_request(actor: User, request_id: int) -> SupportRequest:
+    """The request if the actor owns it or coordinates; otherwise NotFound."""
+    req = db.session.get(SupportRequest, request_id)
+    if req is None or (actor.role != "coordinator" and req.practitioner_id != actor.id):
+        raise NotFound("No such request.")
+    return req
+
+
+def withdraw_request(actor: User, request_id: int) -> None:
+    """Withdraw my request; pending proposals go stale and a future meeting is cancelled."""
+    from matching.services import meetings, rounds
+
+    req = get_request(actor, request_id)
+    if req.practitioner_id != actor.id:
+        raise NotFound("No such request.")
+    if req.status in ("closed", "withdrawn"):
+        raise Conflict("This request is already closed.", code="request_closed")
+    rounds.stale_pending_for_request(req)
+    for meeting in meetings.future_meetings_for_request(req):
+        meetings.cancel_meeting(actor, meeting, reason="The request was withdrawn.")
+    req.status = "withdrawn"
+    db.session.flush()
+
+
+def list_requests(
+    status: str | None, *, after: int | None, limit: int = 50
+) -> tuple[list, int | None]:
+    query = db.select(SupportRequest).order_by(SupportRequest.id)
+    if status:
+        query = query.where(SupportRequest.status == status)
+    if after:
+        query = query.where(SupportRequest.id > after)
+    rows = list(db.session.scalars(query.limit(limit + 1)))
+    next_cursor = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def crisis_resources() -> str:
+    return current_app.config["CRISIS_RESOURCES"]
+
+
+def request_dict(req: SupportRequest, *, include_note: bool = False) -> dict:
+    meeting = db.session.scalar(
+        db.select(Meeting).where(Meeting.request_id == req.id).order_by(Meeting.id.desc()).limit(1)
+    )
+    data = {
+        "id": req.id,
+        "status": req.status,
+        "urgency": req.urgency,
+        "topics": list(req.topics),
+        "modalities": list(req.modalities),
+        "created_at": req.created_at.isoformat(),
+        "meeting": None,
+    }
+    if meeting is not None:
+        from matching.services.meetings import meeting_dict
+
+        data["meeting"] = meeting_dict(meeting)
+    if include_note:
+        data["note"] = req.note
+    return data
