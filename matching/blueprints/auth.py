@@ -1,0 +1,120 @@
+"""Pages: register, sign in, sign out, change password, calendar settings."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, RadioField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from matching.errors import Conflict, Invalid
+from matching.extensions import db, limiter
+from matching.security import is_safe_next
+from matching.services import accounts
+
+from .forms import TimezoneField, apply_errors, zone_choices
+from .public import home_for
+
+bp = Blueprint("auth", __name__)
+
+
+class RegisterForm(FlaskForm):
+    role = RadioField(
+        "I am joining as",
+        choices=[
+            ("practitioner", "A practitioner looking for a peer listener"),
+            ("listener", "A trained volunteer listener"),
+        ],
+        validators=[DataRequired()],
+    )
+    display_name = StringField("Name to show", validators=[DataRequired(), Length(max=80)])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    timezone = TimezoneField()
+    password = PasswordField("Password (at least 12 characters)", validators=[DataRequired()])
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = PasswordField(
+        "New password (at least 12 characters)", validators=[DataRequired()]
+    )
+    confirm = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new_password", "The two do not match.")],
+    )
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    form = RegisterForm()
+    form.timezone.choices = zone_choices()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register(
+                email=form.email.data,
+                password=form.password.data,
+                role=form.role.data,
+                display_name=form.display_name.data,
+                timezone=form.timezone.data,
+            )
+        except (Invalid, Conflict) as err:
+            apply_errors(form, err)
+        else:
+            db.session.commit()
+            login_user(user)
+            flash("Welcome. Your account is ready — next, a few details about you.", "success")
+            return redirect(url_for(f"{user.role}.profile"))
+    elif request.method == "GET":
+        form.timezone.data = request.args.get("tz") or "UTC"
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.form_errors.append("That e-mail and password do not match an account.")
+        else:
+            login_user(user)
+            target = request.args.get("next")
+            return redirect(target if is_safe_next(target) else home_for(user))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
+        except Invalid as err:
+            apply_errors(form, err)
+        else:
+            db.session.commit()
+            login_user(current_user._get_current_object())  # new session version: keep this one
+            flash("Your password is changed. Other sessions and tokens were signed out.", "success")
+            return redirect(home_for(current_user))
+    return render_template("auth/password.html", form=form)

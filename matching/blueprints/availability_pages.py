@@ -1,0 +1,136 @@
+"""The weekly availability and time-off pages that practitioners and listeners share."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, FieldList, FormField, SelectField, StringField
+from wtforms.validators import DataRequired, Optional
+
+from matching.errors import Invalid
+from matching.extensions import db
+from matching.services import availability
+
+from .forms import WEEKDAYS, apply_errors
+
+ROWS = 14
+
+
+class WindowForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    weekday = SelectField(
+        "Day", choices=[("", "—")] + [(str(i), d) for i, d in enumerate(WEEKDAYS)]
+    )
+    start = StringField(
+        "From", validators=[Optional()], render_kw={"placeholder": "09:00", "type": "time"}
+    )
+    end = StringField(
+        "To", validators=[Optional()], render_kw={"placeholder": "12:00", "type": "time"}
+    )
+
+
+class AvailabilityForm(FlaskForm):
+    windows = FieldList(FormField(WindowForm), min_entries=ROWS, max_entries=ROWS)
+
+
+class TimeOffForm(FlaskForm):
+    start = DateTimeLocalField("From", validators=[DataRequired()], format="%Y-%m-%dT%H:%M")
+    end = DateTimeLocalField("Until", validators=[DataRequired()], format="%Y-%m-%dT%H:%M")
+
+
+class DeleteForm(FlaskForm):
+    pass
+
+
+def _rows(form: AvailabilityForm) -> list[dict]:
+    rows = []
+    for entry in form.windows.entries:
+        w = entry.form
+        if w.weekday.data == "" and not w.start.data and not w.end.data:
+            continue
+        rows.append(
+            {
+                "weekday": int(w.weekday.data) if (w.weekday.data or "").isdigit() else -1,
+                "start": (w.start.data or "")[:5],
+                "end": (w.end.data or "")[:5],
+            }
+        )
+    return rows
+
+
+def availability_page(role: str):
+    """Show and save the weekly windows and time off of the signed-in person."""
+    form = AvailabilityForm(prefix="av")
+    off_form = TimeOffForm(prefix="off")
+    if request.method == "POST" and "av-submit" in request.form:
+        if form.validate():
+            try:
+                availability.set_windows(current_user, _rows(form))
+            except Invalid as err:
+                form.form_errors.append(
+                    "; ".join(f"row {_row_label(k)}: {v}" for k, v in err.fields.items())
+                    or err.message
+                )
+            else:
+                db.session.commit()
+                flash("Your weekly times are saved.", "success")
+                return redirect(url_for(f"{role}.availability"))
+    elif request.method == "POST" and "off-submit" in request.form:
+        if off_form.validate():
+            zone = ZoneInfo(current_user.timezone)
+            start = off_form.start.data.replace(tzinfo=zone)
+            end = off_form.end.data.replace(tzinfo=zone)
+            try:
+                availability.add_time_off(current_user, start.isoformat(), end.isoformat())
+            except Invalid as err:
+                apply_errors(off_form, err)
+            else:
+                db.session.commit()
+                flash("Time off added.", "success")
+                return redirect(url_for(f"{role}.availability"))
+    else:
+        current = availability.availability_dict(current_user)["windows"]
+        for entry, window in zip(form.windows.entries, current, strict=False):
+            entry.form.weekday.data = str(window["weekday"])
+            entry.form.start.data = window["start"]
+            entry.form.end.data = window["end"]
+    zone = ZoneInfo(current_user.timezone)
+    time_off = [
+        {
+            "id": item["id"],
+            "start": datetime.fromisoformat(item["start"]).astimezone(zone),
+            "end": datetime.fromisoformat(item["end"]).astimezone(zone),
+        }
+        for item in availability.time_off_list(current_user)
+    ]
+    return render_template(
+        "shared/availability.html",
+        form=form,
+        off_form=off_form,
+        delete_form=DeleteForm(),
+        time_off=time_off,
+        role=role,
+    )
+
+
+def _row_label(key: str) -> str:
+    if key.startswith("windows[") and "]" in key:
+        return str(int(key[8 : key.index("]")]) + 1)
+    return key
+
+
+def delete_time_off(role: str, time_off_id: int):
+    form = DeleteForm()
+    if not form.validate_on_submit():
+        flash("That form expired. Please try again.", "warning")
+        return redirect(url_for(f"{role}.availability"))
+    availability.delete_time_off(current_user, time_off_id)
+    db.session.commit()
+    flash("Time off removed.", "success")
+    return redirect(url_for(f"{role}.availability"))

@@ -1,0 +1,136 @@
+"""Pages for listeners: profile, availability, pause, sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from matching.errors import Invalid
+from matching.extensions import db
+from matching.models import FIELDS, MODALITIES
+from matching.security import guard_pages
+from matching.services import meetings, profiles
+
+from . import availability_pages
+from .forms import FIELD_LABELS, MODALITY_LABELS, CheckboxesField, ListField, apply_errors
+
+bp = Blueprint("listener", __name__, url_prefix="/listener")
+guard_pages(bp, "listener")
+
+
+class ProfileForm(FlaskForm):
+    organization = StringField("Where you work or volunteer", validators=[Length(max=120)])
+    fields = CheckboxesField(
+        "Fields you have worked in", choices=[(f, FIELD_LABELS[f]) for f in FIELDS]
+    )
+    languages = ListField("Languages you can listen in (two-letter codes, e.g. en, es)")
+    modalities = CheckboxesField(
+        "Ways to meet", choices=[(m, MODALITY_LABELS[m]) for m in MODALITIES]
+    )
+    topics = ListField("Topics you are comfortable with (optional, comma-separated)")
+    gender = StringField(
+        "Your gender (optional, used only for a practitioner's stated preference)",
+        validators=[Optional(), Length(max=40)],
+    )
+    max_sessions_per_week = IntegerField(
+        "At most this many conversations a week", validators=[NumberRange(1, 10)]
+    )
+    max_sessions_per_day = SelectField(
+        "At most this many a day", choices=[("1", "1"), ("2", "2"), ("3", "3"), ("4", "4")]
+    )
+
+
+class PauseForm(FlaskForm):
+    until = DateField("Pause until (inclusive)", validators=[DataRequired()])
+
+
+class ConfirmForm(FlaskForm):
+    pass
+
+
+@bp.get("/")
+def dashboard():
+    return render_template(
+        "listener/dashboard.html",
+        meetings=meetings.meetings_for(current_user, upcoming_only=True),
+        paused=profiles.is_paused(current_user),
+        pause_form=PauseForm(),
+        confirm=ConfirmForm(),
+        lp=current_user.listener_profile,
+        needs_profile=not current_user.listener_profile.languages,
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    prof = current_user.listener_profile
+    form = ProfileForm(obj=prof)
+    if not form.is_submitted():
+        form.max_sessions_per_day.data = str(prof.max_sessions_per_day)
+    if form.validate_on_submit():
+        body = {
+            "organization": form.organization.data,
+            "fields": form.fields.data or [],
+            "languages": form.languages.items,
+            "modalities": form.modalities.data or [],
+            "topics": form.topics.items,
+            "gender": form.gender.data or None,
+            "max_sessions_per_week": form.max_sessions_per_week.data,
+            "max_sessions_per_day": int(form.max_sessions_per_day.data),
+        }
+        try:
+            profiles.update_profile(current_user, body)
+        except Invalid as err:
+            db.session.rollback()
+            apply_errors(form, err)
+        else:
+            db.session.commit()
+            flash("Your profile is saved.", "success")
+            return redirect(url_for("listener.dashboard"))
+    return render_template("listener/profile.html", form=form)
+
+
+@bp.route("/availability", methods=["GET", "POST"])
+def availability():
+    return availability_pages.availability_page("listener")
+
+
+@bp.post("/time-off/<int:time_off_id>/delete")
+def delete_time_off(time_off_id: int):
+    return availability_pages.delete_time_off("listener", time_off_id)
+
+
+@bp.post("/pause")
+def pause():
+    form = PauseForm()
+    if form.validate_on_submit():
+        zone = ZoneInfo(current_user.timezone)
+        until = datetime.combine(form.until.data + timedelta(days=1), time(0, 0), tzinfo=zone)
+        try:
+            profiles.pause_listener(current_user, until)
+        except Invalid as err:
+            flash(err.message, "warning")
+        else:
+            db.session.commit()
+            flash(
+                "You are paused. Take the time you need; no new conversations will be proposed.",
+                "success",
+            )
+    else:
+        flash("Choose a date to pause until.", "warning")
+    return redirect(url_for("listener.dashboard"))
+
+
+@bp.post("/resume")
+def resume():
+    if ConfirmForm().validate_on_submit():
+        profiles.pause_listener(current_user, None)
+        db.session.commit()
+        flash("Welcome back. You can be matched again.", "success")
+    return redirect(url_for("listener.dashboard"))

@@ -1,0 +1,146 @@
+"""Pages for practitioners: profile, availability, asking for a listener, sessions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from matching.errors import Conflict, Invalid
+from matching.extensions import db
+from matching.models import FIELDS, MODALITIES
+from matching.security import guard_pages
+from matching.services import meetings, profiles
+from matching.services import requests as requests_service
+
+from . import availability_pages
+from .forms import FIELD_LABELS, MODALITY_LABELS, CheckboxesField, ListField, apply_errors
+
+bp = Blueprint("practitioner", __name__, url_prefix="/practitioner")
+guard_pages(bp, "practitioner")
+
+
+class ProfileForm(FlaskForm):
+    organization = StringField("Where you work", validators=[Length(max=120)])
+    field = SelectField("Your field", choices=[(f, FIELD_LABELS[f]) for f in FIELDS])
+    languages = ListField("Languages you can talk in (two-letter codes, e.g. en, es)")
+    modalities = CheckboxesField(
+        "Ways to meet", choices=[(m, MODALITY_LABELS[m]) for m in MODALITIES]
+    )
+    topics = ListField("Topics you might want to talk about (optional, comma-separated)")
+    listener_gender = StringField(
+        "Preferred gender of your listener (optional)", validators=[Optional(), Length(max=40)]
+    )
+    listener_gender_required = BooleanField("Only match me with a listener of that gender")
+
+
+class RequestForm(FlaskForm):
+    urgency = RadioField(
+        "How soon would you like to talk?",
+        choices=[
+            ("routine", "In the next couple of weeks"),
+            ("soon", "In the next few days"),
+            ("urgent", "As soon as possible"),
+        ],
+        default="routine",
+    )
+    modalities = CheckboxesField(
+        "Ways to meet", choices=[(m, MODALITY_LABELS[m]) for m in MODALITIES]
+    )
+    topics = ListField("Topics (optional, comma-separated)")
+    note = TextAreaField(
+        "Anything the coordinator should know (optional, only coordinators see this)",
+        validators=[Length(max=2000)],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    pass
+
+
+@bp.get("/")
+def dashboard():
+    active = requests_service.active_request(current_user)
+    upcoming = meetings.meetings_for(current_user, upcoming_only=True)
+    return render_template(
+        "practitioner/dashboard.html",
+        active=active,
+        meetings=upcoming,
+        confirm=ConfirmForm(),
+        needs_profile=not current_user.practitioner_profile.languages,
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    prof = current_user.practitioner_profile
+    form = ProfileForm(obj=prof)
+    if form.validate_on_submit():
+        body = {
+            "organization": form.organization.data,
+            "field": form.field.data,
+            "languages": form.languages.items,
+            "modalities": form.modalities.data or [],
+            "topics": form.topics.items,
+            "listener_gender": form.listener_gender.data or None,
+            "listener_gender_required": bool(form.listener_gender_required.data),
+        }
+        try:
+            profiles.update_profile(current_user, body)
+        except Invalid as err:
+            db.session.rollback()
+            apply_errors(form, err)
+        else:
+            db.session.commit()
+            flash("Your profile is saved.", "success")
+            return redirect(url_for("practitioner.dashboard"))
+    return render_template("practitioner/profile.html", form=form)
+
+
+@bp.route("/availability", methods=["GET", "POST"])
+def availability():
+    return availability_pages.availability_page("practitioner")
+
+
+@bp.post("/time-off/<int:time_off_id>/delete")
+def delete_time_off(time_off_id: int):
+    return availability_pages.delete_time_off("practitioner", time_off_id)
+
+
+@bp.route("/request", methods=["GET", "POST"])
+def new_request():
+    form = RequestForm()
+    if request.method == "GET":
+        form.modalities.data = list(current_user.practitioner_profile.modalities)
+    if form.validate_on_submit():
+        body = {
+            "urgency": form.urgency.data,
+            "modalities": form.modalities.data or [],
+            "topics": form.topics.items,
+            "note": form.note.data or "",
+        }
+        try:
+            req = requests_service.create_request(current_user, body)
+        except (Invalid, Conflict) as err:
+            db.session.rollback()
+            apply_errors(form, err)
+        else:
+            db.session.commit()
+            if req.urgency == "urgent":
+                flash(current_app.config["CRISIS_RESOURCES"], "crisis")
+            flash("Thank you. We will look for a listener and e-mail you an invitation.", "success")
+            return redirect(url_for("practitioner.dashboard"))
+    return render_template("practitioner/request.html", form=form)
+
+
+@bp.post("/request/<int:request_id>/withdraw")
+def withdraw(request_id: int):
+    if not ConfirmForm().validate_on_submit():
+        flash("That form expired. Please try again.", "warning")
+        return redirect(url_for("practitioner.dashboard"))
+    requests_service.withdraw_request(current_user, request_id)
+    db.session.commit()
+    flash("Your request is withdrawn. You can ask again whenever you like.", "info")
+    return redirect(url_for("practitioner.dashboard"))
