@@ -62,3 +62,29 @@ def cancel_future_meetings_of(user: User, *, reason: str) -> None:
 
 def cancel_meeting(actor: User, meeting: Meeting, *, reason: str) -> Meeting:
     raise NotImplementedError("cancelling meetings arrives with the invites work")
+
+
+def meeting_uid(meeting_id: int) -> str:
+    from flask import current_app
+
+    return f"meeting-{meeting_id}@{current_app.config['SERVICE_HOST']}"
+
+
+def create_meeting(actor: User, proposal) -> Meeting:
+    """Create the meeting for an approved proposal (the caller has re-checked the slot)."""
+    meeting = Meeting(
+        request_id=proposal.request_id,
+        proposal_id=proposal.id,
+        practitioner_id=proposal.request.practitioner_id,
+        listener_id=proposal.listener_id,
+        start_at=proposal.start_at,
+        end_at=proposal.end_at,
+        status="scheduled",
+        uid="pending",
+        sequence=0,
+    )
+    db.session.add(meeting)
+    db.session.flush()
+    meeting.uid = meeting_uid(meeting.id)
+    db.session.flush()
+    return meeting
