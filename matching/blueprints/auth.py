@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from matching.errors import Conflict, Invalid
@@ -23,8 +24,8 @@ class RegisterForm(FlaskForm):
     role = RadioField(
         "I am joining as",
         choices=[
-            ("practitioner", "A practitioner looking for a peer listener"),
-            ("listener", "A trained volunteer listener"),
+            SelectChoice("practitioner", "A practitioner looking for a peer listener"),
+            SelectChoice("listener", "A trained volunteer listener"),
         ],
         validators=[DataRequired()],
     )

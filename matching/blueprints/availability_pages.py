@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, FieldList, FormField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional
 
 from matching.errors import Invalid
@@ -25,7 +26,8 @@ class WindowForm(FlaskForm):
         csrf = False
 
     weekday = SelectField(
-        "Day", choices=[("", "—")] + [(str(i), d) for i, d in enumerate(WEEKDAYS)]
+        "Day",
+        choices=[SelectChoice("", "—")] + [SelectChoice(str(i), d) for i, d in enumerate(WEEKDAYS)],
     )
     start = StringField(
         "From", validators=[Optional()], render_kw={"placeholder": "09:00", "type": "time"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -28,8 +29,8 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def zone_choices() -> list[tuple[str, str]]:
-    return [(z, z.replace("_", " ")) for z in zone_names()]
+def zone_choices() -> list[SelectChoice]:
+    return [SelectChoice(z, z.replace("_", " ")) for z in zone_names()]
 
 
 class TimezoneField(SelectField):

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from matching.errors import Invalid
@@ -27,11 +28,11 @@ guard_pages(bp, "listener")
 class ProfileForm(FlaskForm):
     organization = StringField("Where you work or volunteer", validators=[Length(max=120)])
     fields = CheckboxesField(
-        "Fields you have worked in", choices=[(f, FIELD_LABELS[f]) for f in FIELDS]
+        "Fields you have worked in", choices=[SelectChoice(f, FIELD_LABELS[f]) for f in FIELDS]
     )
     languages = ListField("Languages you can listen in (two-letter codes, e.g. en, es)")
     modalities = CheckboxesField(
-        "Ways to meet", choices=[(m, MODALITY_LABELS[m]) for m in MODALITIES]
+        "Ways to meet", choices=[SelectChoice(m, MODALITY_LABELS[m]) for m in MODALITIES]
     )
     topics = ListField("Topics you are comfortable with (optional, comma-separated)")
     gender = StringField(
@@ -42,7 +43,7 @@ class ProfileForm(FlaskForm):
         "At most this many conversations a week", validators=[NumberRange(1, 10)]
     )
     max_sessions_per_day = SelectField(
-        "At most this many a day", choices=[("1", "1"), ("2", "2"), ("3", "3"), ("4", "4")]
+        "At most this many a day", choices=[SelectChoice(str(n)) for n in range(1, 5)]
     )
 
 

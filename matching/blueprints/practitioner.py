@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from matching.errors import Conflict, Invalid
@@ -24,10 +25,10 @@ guard_pages(bp, "practitioner")
 
 class ProfileForm(FlaskForm):
     organization = StringField("Where you work", validators=[Length(max=120)])
-    field = SelectField("Your field", choices=[(f, FIELD_LABELS[f]) for f in FIELDS])
+    field = SelectField("Your field", choices=[SelectChoice(f, FIELD_LABELS[f]) for f in FIELDS])
     languages = ListField("Languages you can talk in (two-letter codes, e.g. en, es)")
     modalities = CheckboxesField(
-        "Ways to meet", choices=[(m, MODALITY_LABELS[m]) for m in MODALITIES]
+        "Ways to meet", choices=[SelectChoice(m, MODALITY_LABELS[m]) for m in MODALITIES]
     )
     topics = ListField("Topics you might want to talk about (optional, comma-separated)")
     listener_gender = StringField(
@@ -40,14 +41,14 @@ class RequestForm(FlaskForm):
     urgency = RadioField(
         "How soon would you like to talk?",
         choices=[
-            ("routine", "In the next couple of weeks"),
-            ("soon", "In the next few days"),
-            ("urgent", "As soon as possible"),
+            SelectChoice("routine", "In the next couple of weeks"),
+            SelectChoice("soon", "In the next few days"),
+            SelectChoice("urgent", "As soon as possible"),
         ],
         default="routine",
     )
     modalities = CheckboxesField(
-        "Ways to meet", choices=[(m, MODALITY_LABELS[m]) for m in MODALITIES]
+        "Ways to meet", choices=[SelectChoice(m, MODALITY_LABELS[m]) for m in MODALITIES]
     )
     topics = ListField("Topics (optional, comma-separated)")
     note = TextAreaField(
