@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from matching.errors import ServiceError
 from matching.extensions import db
@@ -18,6 +19,7 @@ def register(app: Flask) -> None:
 
 
 @click.command("create-coordinator")
+@with_appcontext
 @click.argument("email")
 @click.option("--name", default="Coordinator", help="Name shown to other coordinators.")
 def create_coordinator(email: str, name: str) -> None:
@@ -41,6 +43,7 @@ def create_coordinator(email: str, name: str) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Load the demo programme (running it again changes nothing)."""
     from matching import demo
