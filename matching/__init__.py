@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from matching import blueprints, cli, errors, extensions
+from matching import blueprints, cli, errors, extensions, security
 from matching.config import load_config
 
 
@@ -18,6 +18,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     load_config(app, test_config)
     extensions.register(app)
+    security.register(app)
     blueprints.register(app)
     errors.register(app)
     cli.register(app)

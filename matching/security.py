@@ -90,3 +90,24 @@ def guard_api(bp: Blueprint, *roles: str) -> None:
         g.api_user, g.api_token = found
         if roles and g.api_user.role not in roles:
             raise NotAllowed("Your role cannot do that.")
+
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def register(app) -> None:
+    """Send protective headers with every answer; pages about people are never cached."""
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", CSP)
+        if not request.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
