@@ -1,9 +1,23 @@
-"""Meetings: the only code that creates or changes a meeting."""
+"""Meetings: the only code that creates or changes a meeting.
+
+Every change queues the matching invite for both attendees in the same
+transaction (services/outbox.py), writes an audit event, and only flushes.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from matching import engine
+from matching.errors import Conflict, Invalid, NotAllowed, NotFound
 from matching.extensions import db
 from matching.models import Feedback, Meeting, SupportRequest, User, now_utc
+from matching.services import audit, engine_input, notices, outbox, validate
+
+OUTCOMES = ("completed", "no_show")
 
 
 def meeting_dict(meeting: Meeting) -> dict:
@@ -60,18 +74,17 @@ def cancel_future_meetings_of(user: User, *, reason: str) -> None:
         cancel_meeting(user, meeting, reason=reason)
 
 
-def cancel_meeting(actor: User, meeting: Meeting, *, reason: str) -> Meeting:
-    raise NotImplementedError("cancelling meetings arrives with the invites work")
-
-
 def meeting_uid(meeting_id: int) -> str:
     from flask import current_app
 
     return f"meeting-{meeting_id}@{current_app.config['SERVICE_HOST']}"
 
 
-def create_meeting(actor: User, proposal) -> Meeting:
-    """Create the meeting for an approved proposal (the caller has re-checked the slot)."""
+def create_meeting(actor: User, proposal, *, now: datetime | None = None) -> Meeting:
+    """Create the meeting for an approved proposal (the caller has re-checked the slot).
+
+    Queues one invite per attendee in the caller's transaction and records who booked it.
+    """
     meeting = Meeting(
         request_id=proposal.request_id,
         proposal_id=proposal.id,
@@ -86,5 +99,232 @@ def create_meeting(actor: User, proposal) -> Meeting:
     db.session.add(meeting)
     db.session.flush()
     meeting.uid = meeting_uid(meeting.id)
+    req = proposal.request
+    if req.status in ("open", "proposed"):
+        req.status = "scheduled"
+    db.session.flush()
+    _send_invites(meeting, "invite", now=now or now_utc())
+    audit.record(
+        actor,
+        "meeting.created",
+        "meeting",
+        meeting.id,
+        "Conversation booked",
+        proposal_id=proposal.id,
+        start=meeting.start_at.isoformat(),
+    )
     db.session.flush()
     return meeting
+
+
+def get_meeting(actor: User, meeting_id: int) -> Meeting:
+    """The meeting if the actor attends it or coordinates; otherwise NotFound."""
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or not (actor.role == "coordinator" or attends(actor, meeting)):
+        raise NotFound("No such meeting.")
+    return meeting
+
+
+def attends(user: User, meeting: Meeting) -> bool:
+    return user.id in (meeting.practitioner_id, meeting.listener_id)
+
+
+def list_meetings(
+    actor: User, *, after: int | None = None, limit: int = 50
+) -> tuple[list[Meeting], int | None]:
+    """One page of the actor's meetings (a coordinator's: all), by id."""
+    query = db.select(Meeting).order_by(Meeting.id)
+    if actor.role != "coordinator":
+        query = query.where(
+            (Meeting.practitioner_id == actor.id) | (Meeting.listener_id == actor.id)
+        )
+    if after:
+        query = query.where(Meeting.id > after)
+    rows = list(db.session.scalars(query.limit(limit + 1)))
+    next_cursor = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def attended_meetings(user: User, *, since: datetime) -> list[Meeting]:
+    """Meetings this person attends that end after ``since``, cancelled ones included."""
+    return list(
+        db.session.scalars(
+            db.select(Meeting)
+            .where((Meeting.practitioner_id == user.id) | (Meeting.listener_id == user.id))
+            .where(Meeting.end_at > since)
+            .order_by(Meeting.start_at, Meeting.id)
+        )
+    )
+
+
+def reschedule_meeting(
+    actor: User, meeting_id: int, start: datetime | str, *, now: datetime | None = None
+) -> Meeting:
+    """Move a future meeting to ``start`` if both people are free then; invites go out again."""
+    now = now or now_utc()
+    meeting = get_meeting(actor, meeting_id)
+    if isinstance(start, str):
+        start = validate.instant(start, "start")
+    elif not isinstance(start, datetime) or start.tzinfo is None:
+        raise Invalid("Give a time with a UTC offset.", fields={"start": "needs an offset"})
+    if meeting.status != "scheduled" or meeting.start_at <= now:
+        raise Conflict(
+            "Only a conversation that has not started yet can be moved.", code="not_movable"
+        )
+    length = meeting.end_at - meeting.start_at
+    req, listener = engine_input.pair_inputs(
+        meeting.request, meeting.listener, now, skip_meeting=meeting.id
+    )
+    params = dataclasses.replace(
+        engine_input.params(now), session_minutes=int(length.total_seconds() // 60)
+    )
+    reasons = engine.check_slot(req, listener, start, params, enforce_horizon=False)
+    if reasons:
+        raise Conflict(
+            "That time is not free for both of you: " + "; ".join(reasons) + ".",
+            code="slot_taken",
+            fields={"start": "; ".join(reasons)},
+        )
+    old_start = meeting.start_at
+    meeting.start_at = start
+    meeting.end_at = start + length
+    meeting.sequence += 1
+    db.session.flush()
+    _send_invites(meeting, "update", now=now)
+    audit.record(
+        actor,
+        "meeting.rescheduled",
+        "meeting",
+        meeting.id,
+        "Conversation moved",
+        old_start=old_start.isoformat(),
+        start=meeting.start_at.isoformat(),
+        sequence=meeting.sequence,
+    )
+    db.session.flush()
+    return meeting
+
+
+def cancel_meeting(
+    actor: User, meeting: Meeting, *, reason: str = "", now: datetime | None = None
+) -> Meeting:
+    """Cancel a scheduled meeting; CANCEL invites go to both, a future one reopens the request."""
+    now = now or now_utc()
+    if actor.role != "coordinator" and not attends(actor, meeting):
+        raise NotFound("No such meeting.")
+    reason = validate.text(reason, "reason", max_len=500)
+    if meeting.status != "scheduled":
+        raise Conflict("This conversation is no longer scheduled.", code="not_scheduled")
+    meeting.status = "cancelled"
+    meeting.sequence += 1
+    meeting.cancel_reason = reason
+    req = meeting.request
+    if meeting.start_at > now and req.status not in ("withdrawn", "closed"):
+        # The practitioner still wants a conversation: the next round may match again.
+        req.status = "open"
+    db.session.flush()
+    _send_invites(meeting, "cancel", now=now, reason=reason)
+    audit.record(
+        actor,
+        "meeting.cancelled",
+        "meeting",
+        meeting.id,
+        "Conversation cancelled",
+        reason=reason,
+        sequence=meeting.sequence,
+    )
+    db.session.flush()
+    return meeting
+
+
+def cancel_meeting_by_id(
+    actor: User, meeting_id: int, reason: str = "", *, now: datetime | None = None
+) -> Meeting:
+    return cancel_meeting(actor, get_meeting(actor, meeting_id), reason=reason, now=now)
+
+
+def mark_outcome(
+    actor: User, meeting_id: int, outcome: str, *, now: datetime | None = None
+) -> Meeting:
+    """Record after the end whether the conversation happened; a completed one closes the request."""
+    now = now or now_utc()
+    meeting = get_meeting(actor, meeting_id)
+    if outcome not in OUTCOMES:
+        raise Invalid("Choose completed or no_show.", fields={"outcome": "completed or no_show"})
+    if meeting.status != "scheduled":
+        raise Conflict("This conversation is no longer scheduled.", code="not_scheduled")
+    if meeting.end_at > now:
+        raise Conflict("This conversation has not ended yet.", code="not_ended")
+    meeting.status = outcome
+    req = meeting.request
+    if req.status not in ("withdrawn", "closed"):
+        # A missed conversation leaves the request waiting for another match.
+        req.status = "closed" if outcome == "completed" else "open"
+    audit.record(actor, f"meeting.{outcome}", "meeting", meeting.id, f"Marked {outcome}")
+    db.session.flush()
+    return meeting
+
+
+def add_feedback(
+    actor: User,
+    meeting_id: int,
+    rating,
+    comment="",
+    *,
+    now: datetime | None = None,
+) -> Feedback:
+    """Record an attendee's rating after the meeting's end, once per person."""
+    now = now or now_utc()
+    meeting = get_meeting(actor, meeting_id)
+    if not attends(actor, meeting):
+        raise NotAllowed("Only the people in a conversation give feedback on it.")
+    rating = validate.integer(rating, "rating", low=1, high=5)
+    comment = validate.text(comment, "comment", max_len=2000)
+    if meeting.status == "cancelled":
+        raise Conflict("This conversation was cancelled.", code="cancelled")
+    if meeting.end_at > now:
+        raise Conflict("Feedback opens when the conversation has ended.", code="not_ended")
+    exists = db.session.scalar(
+        db.select(Feedback.id)
+        .where(Feedback.meeting_id == meeting.id)
+        .where(Feedback.author_id == actor.id)
+    )
+    if exists is not None:
+        raise Conflict("You have already given feedback on this conversation.", code="duplicate")
+    row = Feedback(meeting_id=meeting.id, author_id=actor.id, rating=rating, comment=comment)
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Two submissions raced; the unique constraint kept one (the caller rolls back).
+        raise Conflict(
+            "You have already given feedback on this conversation.", code="duplicate"
+        ) from None
+    return row
+
+
+def invite_for(actor: User, meeting_id: int, *, now: datetime | None = None) -> tuple[bytes, str]:
+    """The meeting's current invite (REQUEST, or CANCEL once cancelled) and its METHOD."""
+    meeting = get_meeting(actor, meeting_id)
+    return notices.invite_ics(meeting, now=now or now_utc())
+
+
+def _send_invites(meeting: Meeting, kind: str, *, now: datetime, reason: str = "") -> None:
+    """Queue the current invite for each attendee who still has an account."""
+    ics, method = notices.invite_ics(meeting, now=now)
+    pairs = ((meeting.practitioner, meeting.listener), (meeting.listener, meeting.practitioner))
+    for person, other in pairs:
+        if not person.active:
+            continue
+        notice = notices.meeting_notice(kind, meeting, person, other, reason=reason)
+        outbox.queue(
+            recipient=person.email,
+            user_id=person.id,
+            meeting_id=meeting.id,
+            subject=notice.subject,
+            text=notice.text,
+            html=notice.html,
+            ics=ics,
+            ics_method=method,
+            kind=kind,
+        )
