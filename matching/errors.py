@@ -6,7 +6,7 @@ answer is JSON in the shape API.md fixes; elsewhere it is a short page.
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -72,11 +72,15 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None):
+def error_response(status: int, code: str, message: str, fields: dict | None = None) -> Response:
+    """One error answer: JSON under /api/, a short page elsewhere."""
     if wants_json():
         body = {"error": {"code": code, "message": message, "fields": fields or {}}}
-        return jsonify(body), status
-    return render_template("error.html", status=status, message=message), status
+        response = jsonify(body)
+    else:
+        response = make_response(render_template("error.html", status=status, message=message))
+    response.status_code = status
+    return response
 
 
 def register(app: Flask) -> None:
@@ -97,7 +101,7 @@ def register(app: Flask) -> None:
         code, message = HTTP_CODES.get(err.code or 500, ("error", err.description or ""))
         response = error_response(err.code or 500, code, message)
         if err.code == 405 and err.valid_methods:
-            response[0].headers["Allow"] = ", ".join(err.valid_methods)
+            response.headers["Allow"] = ", ".join(err.valid_methods)
         return response
 
     @app.errorhandler(Exception)

@@ -219,11 +219,6 @@ def test_logout_is_post_only(app, client, make_user, login):
     assert client.get("/practitioner/").status_code == 302
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="errors.http_error sets Allow on the (page, status) tuple's str: 405 pages answer 500",
-)
 def test_get_logout_answers_405_with_an_allow_header(client):
     r = client.get("/logout")
     assert r.status_code == 405
