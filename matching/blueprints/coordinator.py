@@ -8,14 +8,26 @@ from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms.validators import DataRequired
 
-from matching.errors import Invalid
+from matching.errors import Conflict, Invalid
 from matching.extensions import db
 from matching.models import AuditEvent, SupportRequest
 from matching.security import guard_pages
 from matching.services import listeners as listeners_service
+from matching.services import rounds as rounds_service
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 guard_pages(bp, "coordinator")
+
+
+# Names of the score's parts as coordinators read them.
+PART_LABELS = {
+    "field": "same field",
+    "topics": "topics",
+    "continuity": "met before",
+    "urgency": "urgency and waiting",
+    "earliness": "soon",
+    "load": "light week",
+}
 
 
 class VerifyForm(FlaskForm):
@@ -58,6 +70,63 @@ def verify(listener_id: int):
     db.session.commit()
     flash("Listener verified.", "success")
     return redirect(url_for("coordinator.listeners"))
+
+
+@bp.get("/rounds")
+def rounds():
+    return render_template("coordinator/rounds.html", rounds=rounds_service.recent_rounds())
+
+
+@bp.post("/rounds")
+def run_round():
+    matching_round = rounds_service.run_round(current_user)
+    db.session.commit()
+    proposed, unmatched = len(matching_round.proposals), len(matching_round.unmatched)
+    flash(f"Round finished: {proposed} proposed, {unmatched} still waiting for a match.", "success")
+    return redirect(url_for("coordinator.round_detail", round_id=matching_round.id))
+
+
+@bp.get("/rounds/<int:round_id>")
+def round_detail(round_id: int):
+    matching_round = rounds_service.get_round(round_id)
+    return render_template(
+        "coordinator/round.html",
+        round=matching_round,
+        unmatched=rounds_service.unmatched_requests(matching_round),
+        part_labels=PART_LABELS,
+    )
+
+
+@bp.post("/proposals/<int:proposal_id>/approve")
+def approve(proposal_id: int):
+    round_id = rounds_service.get_proposal(proposal_id).round_id
+    try:
+        rounds_service.approve_proposal(current_user, proposal_id)
+    except Conflict as err:
+        db.session.rollback()
+        flash(err.message, "warning")
+    else:
+        db.session.commit()
+        flash("Approved. The conversation is booked and both people will hear from us.", "success")
+    return redirect(url_for("coordinator.round_detail", round_id=round_id))
+
+
+@bp.post("/proposals/<int:proposal_id>/reject")
+def reject(proposal_id: int):
+    round_id = rounds_service.get_proposal(proposal_id).round_id
+    never_again = request.form.get("never_again") == "1"
+    try:
+        rounds_service.reject_proposal(current_user, proposal_id, never_again)
+    except Conflict as err:
+        db.session.rollback()
+        flash(err.message, "warning")
+    else:
+        db.session.commit()
+        if never_again:
+            flash("Rejected. This pair will not be proposed again.", "success")
+        else:
+            flash("Rejected. The request goes back into the next round.", "success")
+    return redirect(url_for("coordinator.round_detail", round_id=round_id))
 
 
 @bp.get("/audit")

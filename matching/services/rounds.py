@@ -113,6 +113,7 @@ def get_round(round_id: int) -> MatchingRound:
         db.select(MatchingRound)
         .where(MatchingRound.id == round_id)
         .options(
+            selectinload(MatchingRound.started_by),
             selectinload(MatchingRound.proposals)
             .selectinload(Proposal.request)
             .selectinload(SupportRequest.practitioner),
@@ -165,7 +166,8 @@ def recent_rounds(limit: int = 20) -> list[tuple[MatchingRound, int]]:
     return [(r, pending.get(r.id, 0)) for r in rounds]
 
 
-def _pending_proposal(proposal_id: int) -> Proposal:
+def get_proposal(proposal_id: int) -> Proposal:
+    """One proposal, or NotFound."""
     proposal = db.session.get(Proposal, proposal_id)
     if proposal is None:
         raise NotFound("No such proposal.")
@@ -202,7 +204,7 @@ def _not_pending(proposal: Proposal) -> Conflict:
 
 def approve_proposal(actor: User, proposal_id: int, *, now: datetime | None = None) -> Meeting:
     """Book the proposed time after re-checking every hard rule; the caller commits."""
-    proposal = _pending_proposal(proposal_id)
+    proposal = get_proposal(proposal_id)
     _lock_people([proposal.listener_id, proposal.request.practitioner_id])
     # Another approval may have committed while we waited for the lock.
     db.session.refresh(proposal)
@@ -244,7 +246,7 @@ def approve_proposal(actor: User, proposal_id: int, *, now: datetime | None = No
 
 def reject_proposal(actor: User, proposal_id: int, never_again: bool = False) -> Proposal:
     """Turn a proposal down and reopen its request; the caller commits."""
-    proposal = _pending_proposal(proposal_id)
+    proposal = get_proposal(proposal_id)
     if proposal.status != "pending":
         raise _not_pending(proposal)
     proposal.status = "rejected"
