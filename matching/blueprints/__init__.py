@@ -7,9 +7,18 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Register every blueprint."""
-    from matching.blueprints import api, auth, coordinator, feed, listener, practitioner, public
+    from matching.blueprints import (
+        api,
+        auth,
+        coordinator,
+        feed,
+        listener,
+        meetings,
+        practitioner,
+        public,
+    )
 
-    for module in (public, auth, practitioner, listener, coordinator, api, feed):
+    for module in (public, auth, practitioner, listener, coordinator, api, feed, meetings):
         app.register_blueprint(module.bp)
     app.add_template_filter(localtime, "localtime")
     app.add_template_global(

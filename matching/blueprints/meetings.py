@@ -1,0 +1,257 @@
+"""Pages for a person's conversations: move, cancel, feedback, the calendar feed, failed mail.
+
+Any signed-in person may use these pages; a meeting they do not attend answers
+404 (coordinators see every meeting). The nested `outbox` blueprint is for
+coordinators only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from matching.errors import Conflict, Invalid, NotAllowed
+from matching.extensions import db
+from matching.models import now_utc
+from matching.security import guard_pages
+from matching.services import accounts, meetings, outbox
+
+bp = Blueprint("meetings", __name__)
+guard_pages(bp)
+mail = Blueprint("outbox", __name__, url_prefix="/coordinator/outbox")
+guard_pages(mail, "coordinator")
+bp.register_blueprint(mail)
+
+
+class RescheduleForm(FlaskForm):
+    start = DateTimeLocalField(
+        "New start (your time)", format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(
+        "A short note for the other person (optional)", validators=[Optional(), Length(max=500)]
+    )
+
+
+class FeedbackForm(FlaskForm):
+    rating = SelectField(
+        "How was it?",
+        choices=[
+            SelectChoice("5", "5 — very helpful"),
+            SelectChoice("4", "4"),
+            SelectChoice("3", "3"),
+            SelectChoice("2", "2"),
+            SelectChoice("1", "1 — not helpful"),
+        ],
+    )
+    comment = TextAreaField(
+        "Anything you want the coordinators to know (optional)",
+        validators=[Optional(), Length(max=2000)],
+    )
+
+
+class OutcomeForm(FlaskForm):
+    outcome = SelectField(
+        "Did the conversation take place?",
+        choices=[
+            SelectChoice("completed", "Yes, it took place"),
+            SelectChoice("no_show", "No, it did not happen"),
+        ],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    pass
+
+
+@bp.after_app_request
+def _deliver_committed_mail(response):
+    """Send the mail this request committed (embedded default); failures stay queued."""
+    outbox.deliver_committed(current_app.config)
+    return response
+
+
+@bp.get("/meetings/")
+def index():
+    rows = meetings.meetings_for(current_user)
+    now = now_utc()
+    return render_template(
+        "meetings/index.html",
+        upcoming=[m for m in rows if m.end_at > now and m.status == "scheduled"],
+        past=[m for m in reversed(rows) if not (m.end_at > now and m.status == "scheduled")],
+    )
+
+
+@bp.get("/meetings/<int:meeting_id>")
+def show(meeting_id: int):
+    meeting = meetings.get_meeting(current_user, meeting_id)
+    now = now_utc()
+    attendee = meetings.attends(current_user, meeting)
+    given = meetings.feedback_by(current_user) if attendee else []
+    return render_template(
+        "meetings/show.html",
+        meeting=meeting,
+        attendee=attendee,
+        movable=meeting.status == "scheduled" and meeting.start_at > now,
+        ended=meeting.end_at <= now,
+        feedback_given=any(f["meeting_id"] == meeting.id for f in given),
+        reschedule_form=RescheduleForm(),
+        cancel_form=CancelForm(),
+        feedback_form=FeedbackForm(),
+        outcome_form=OutcomeForm(),
+    )
+
+
+@bp.get("/meetings/<int:meeting_id>/invite.ics")
+def invite(meeting_id: int):
+    data, method = meetings.invite_for(current_user, meeting_id)
+    response = make_response(data)
+    response.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={method}"
+    response.headers["Content-Disposition"] = 'attachment; filename="invite.ics"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _done(meeting_id: int, message: str):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting_id))
+
+
+def _refused(meeting_id: int, err: Exception):
+    db.session.rollback()
+    flash(getattr(err, "message", str(err)), "warning")
+    return redirect(url_for("meetings.show", meeting_id=meeting_id))
+
+
+@bp.post("/meetings/<int:meeting_id>/reschedule")
+def reschedule(meeting_id: int):
+    form = RescheduleForm()
+    if not form.validate_on_submit():
+        return _refused(meeting_id, Invalid("Choose a new date and time."))
+    local = form.start.data.replace(tzinfo=ZoneInfo(current_user.timezone))
+    try:
+        meetings.reschedule_meeting(current_user, meeting_id, local.astimezone(UTC))
+    except (Conflict, Invalid) as err:
+        return _refused(meeting_id, err)
+    return _done(meeting_id, "The conversation has moved. Both of you get a new invitation.")
+
+
+@bp.post("/meetings/<int:meeting_id>/cancel")
+def cancel(meeting_id: int):
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return _refused(meeting_id, Invalid("Keep the note under 500 characters."))
+    try:
+        meetings.cancel_meeting_by_id(current_user, meeting_id, form.reason.data or "")
+    except (Conflict, Invalid) as err:
+        return _refused(meeting_id, err)
+    return _done(meeting_id, "The conversation is cancelled. Both of you get a cancellation.")
+
+
+@bp.post("/meetings/<int:meeting_id>/feedback")
+def feedback(meeting_id: int):
+    form = FeedbackForm()
+    if not form.validate_on_submit():
+        return _refused(meeting_id, Invalid("Choose a rating."))
+    try:
+        meetings.add_feedback(
+            current_user, meeting_id, int(form.rating.data), form.comment.data or ""
+        )
+    except (Conflict, Invalid, NotAllowed) as err:
+        return _refused(meeting_id, err)
+    return _done(meeting_id, "Thank you for your feedback.")
+
+
+@bp.post("/meetings/<int:meeting_id>/outcome")
+def outcome(meeting_id: int):
+    form = OutcomeForm()
+    if not form.validate_on_submit():
+        return _refused(meeting_id, Invalid("Choose whether the conversation took place."))
+    try:
+        meetings.mark_outcome(current_user, meeting_id, form.outcome.data)
+    except (Conflict, Invalid) as err:
+        return _refused(meeting_id, err)
+    return _done(meeting_id, "Thank you, that is noted.")
+
+
+@bp.get("/meetings/calendar")
+def calendar():
+    return render_template(
+        "meetings/calendar.html",
+        active=current_user.feed_token_hash is not None,
+        url=None,
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/meetings/calendar/rotate")
+def rotate_calendar():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("That form expired. Please try again.", "warning")
+        return redirect(url_for("meetings.calendar"))
+    raw = accounts.rotate_feed_token(current_user)
+    db.session.commit()
+    # The address is shown once: only its hash is stored.
+    return render_template(
+        "meetings/calendar.html",
+        active=True,
+        url=url_for("feed.calendar", token=raw, _external=True),
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/meetings/calendar/revoke")
+def revoke_calendar():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("That form expired. Please try again.", "warning")
+        return redirect(url_for("meetings.calendar"))
+    accounts.revoke_feed_token(current_user)
+    db.session.commit()
+    flash("Your calendar address no longer works.", "info")
+    return redirect(url_for("meetings.calendar"))
+
+
+@mail.get("/")
+def failed():
+    return render_template(
+        "meetings/outbox.html",
+        messages=outbox.failed_messages(),
+        counts=outbox.status_counts(),
+        form=ConfirmForm(),
+    )
+
+
+@mail.post("/<int:message_id>/retry")
+def retry(message_id: int):
+    if not ConfirmForm().validate_on_submit():
+        flash("That form expired. Please try again.", "warning")
+        return redirect(url_for("meetings.outbox.failed"))
+    try:
+        outbox.retry(current_user, message_id)
+    except Conflict as err:
+        db.session.rollback()
+        flash(err.message, "warning")
+        return redirect(url_for("meetings.outbox.failed"))
+    db.session.commit()
+    flash("The message is queued again.", "success")
+    return redirect(url_for("meetings.outbox.failed"))
