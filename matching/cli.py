@@ -6,16 +6,19 @@ import sys
 
 import click
 from flask import Flask
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
 from matching.errors import ServiceError
 from matching.extensions import db
+from matching.models import OUTBOX_STATUSES
 
 
 def register(app: Flask) -> None:
     """Add the commands to the app's CLI."""
     app.cli.add_command(create_coordinator)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(outbox_group)
+    app.cli.add_command(match)
 
 
 @click.command("create-coordinator")
@@ -55,3 +58,92 @@ def seed_demo() -> None:
     else:
         click.echo("Demo data already present; nothing changed.")
     click.echo(demo.logins_text())
+
+
+@click.command("match")
+@with_appcontext
+@click.option(
+    "--coordinator",
+    "coordinator_email",
+    default=None,
+    help="E-mail of the coordinator the round is recorded for (default: the command line).",
+)
+def match(coordinator_email: str | None) -> None:
+    """Run a matching round over every open request and print a summary."""
+    from matching.models import User
+    from matching.services import rounds
+
+    actor = None
+    if coordinator_email:
+        actor = db.session.scalar(
+            db.select(User)
+            .where(User.email == coordinator_email.strip().lower())
+            .where(User.role == "coordinator")
+        )
+        if actor is None:
+            raise click.ClickException(f"No coordinator with the e-mail {coordinator_email}.")
+    matching_round = rounds.run_round(actor)
+    db.session.commit()
+    stats = matching_round.statistics
+    click.echo(
+        f"Round {matching_round.id}: {len(matching_round.proposals)} proposed, "
+        f"{len(matching_round.unmatched)} unmatched "
+        f"({stats.get('requests', 0)} open requests, {stats.get('listeners', 0)} listeners, "
+        f"solved in {stats.get('build_seconds', 0) + stats.get('solve_seconds', 0):.2f} s)."
+    )
+    for item in matching_round.unmatched:
+        click.echo(f"  request {item['request_id']}: {'; '.join(item['reasons'])}")
+    if matching_round.proposals:
+        click.echo("Review and approve the proposals on the Rounds page.")
+
+
+@click.group("outbox", cls=AppGroup)
+def outbox_group() -> None:
+    """Deliver queued mail and show the queue."""
+
+
+@outbox_group.command("deliver")
+@click.option("--loop", is_flag=True, help="Keep running; deliver every --interval seconds.")
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between rounds.")
+@click.option("--limit", default=100, show_default=True, help="Messages per round at most.")
+def outbox_deliver(loop: bool, interval: float, limit: int) -> None:
+    """Queue due reminders and send due mail (once, or as a worker with --loop)."""
+    import time
+
+    from flask import current_app
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from matching.services import outbox
+
+    while True:
+        try:
+            reminders = outbox.queue_reminders()
+            db.session.commit()
+            outcome = outbox.deliver_due(current_app.config, limit)
+        except SQLAlchemyError as err:
+            # The database may be restarting; a worker waits and tries again.
+            db.session.rollback()
+            if not loop:
+                raise click.ClickException(f"database error: {err}") from None
+            click.echo(f"database error, retrying: {err}", err=True)
+        else:
+            click.echo(
+                f"reminders queued: {reminders}; sent: {outcome['sent']}; "
+                f"retry later: {outcome['queued']}; failed: {outcome['failed']}"
+            )
+        finally:
+            db.session.remove()
+        if not loop:
+            return
+        time.sleep(interval)
+
+
+@outbox_group.command("status")
+def outbox_status() -> None:
+    """Show how many messages wait, were sent or failed, and the failures."""
+    from matching.services import outbox
+
+    counts = outbox.status_counts()
+    click.echo(" ".join(f"{status}: {counts.get(status, 0)}" for status in OUTBOX_STATUSES))
+    for row in outbox.failed_messages(limit=20):
+        click.echo(f"failed #{row.id} to {row.recipient}: {row.last_error}")

@@ -307,3 +307,24 @@ def test_stale_helpers_still_reopen_requests(app, programme):
         db.session.commit()
         assert db.session.get(Proposal, proposals[0].id).status == "stale"
     assert status_of(app, proposals[0].request_id) == "open"
+
+
+def test_match_command_runs_a_round_and_prints_a_summary(app, runner, programme, make_user):
+    polish = make_user("practitioner", languages=["pl"], windows=ALL_WEEK)
+    req_pl = add_request(app, polish)
+    result = runner.invoke(args=["match", "--coordinator", "Coordinator1@example.org"])
+    assert result.exit_code == 0, result.output
+    assert "2 proposed, 1 unmatched" in result.output
+    assert f"request {req_pl}: no verified listener speaks Polish" in result.output
+    with app.app_context():
+        matching_round = db.session.scalar(db.select(MatchingRound))
+        assert matching_round.started_by_id == programme["coordinator"]
+        assert len(matching_round.proposals) == 2
+    assert status_of(app, programme["req_a"]) == "proposed"
+
+
+def test_match_command_refuses_an_unknown_coordinator(app, runner, programme):
+    result = runner.invoke(args=["match", "--coordinator", "nobody@example.org"])
+    assert result.exit_code != 0
+    assert "No coordinator" in result.output
+    assert count(app, MatchingRound) == 0
