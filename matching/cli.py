@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_coordinator)
     app.cli.add_command(seed_demo)
     app.cli.add_command(outbox_group)
+    app.cli.add_command(match)
 
 
 @click.command("create-coordinator")
@@ -57,6 +58,43 @@ def seed_demo() -> None:
     else:
         click.echo("Demo data already present; nothing changed.")
     click.echo(demo.logins_text())
+
+
+@click.command("match")
+@with_appcontext
+@click.option(
+    "--coordinator",
+    "coordinator_email",
+    default=None,
+    help="E-mail of the coordinator the round is recorded for (default: the command line).",
+)
+def match(coordinator_email: str | None) -> None:
+    """Run a matching round over every open request and print a summary."""
+    from matching.models import User
+    from matching.services import rounds
+
+    actor = None
+    if coordinator_email:
+        actor = db.session.scalar(
+            db.select(User)
+            .where(User.email == coordinator_email.strip().lower())
+            .where(User.role == "coordinator")
+        )
+        if actor is None:
+            raise click.ClickException(f"No coordinator with the e-mail {coordinator_email}.")
+    matching_round = rounds.run_round(actor)
+    db.session.commit()
+    stats = matching_round.statistics
+    click.echo(
+        f"Round {matching_round.id}: {len(matching_round.proposals)} proposed, "
+        f"{len(matching_round.unmatched)} unmatched "
+        f"({stats.get('requests', 0)} open requests, {stats.get('listeners', 0)} listeners, "
+        f"solved in {stats.get('build_seconds', 0) + stats.get('solve_seconds', 0):.2f} s)."
+    )
+    for item in matching_round.unmatched:
+        click.echo(f"  request {item['request_id']}: {'; '.join(item['reasons'])}")
+    if matching_round.proposals:
+        click.echo("Review and approve the proposals on the Rounds page.")
 
 
 @click.group("outbox", cls=AppGroup)
