@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -328,3 +329,29 @@ def test_match_command_refuses_an_unknown_coordinator(app, runner, programme):
     assert result.exit_code != 0
     assert "No coordinator" in result.output
     assert count(app, MatchingRound) == 0
+
+
+def test_two_approvals_of_one_proposal_at_once_book_one_meeting(app, programme):
+    proposal = proposals_of(app, run(app, programme["coordinator"]))[0]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def decide():
+        with app.app_context():
+            actor = db.session.get(User, programme["coordinator"])
+            barrier.wait()
+            try:
+                rounds.approve_proposal(actor, proposal.id)
+                db.session.commit()
+                outcomes.append("approved")
+            except Conflict as err:
+                db.session.rollback()
+                outcomes.append(err.code)
+
+    threads = [threading.Thread(target=decide) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["approved", "not_pending"]
+    assert count(app, Meeting) == 1
