@@ -25,8 +25,10 @@ class WindowForm(FlaskForm):
     class Meta:
         csrf = False
 
+    # Optional: a row left empty (or not sent at all) is skipped, not an error.
     weekday = SelectField(
         "Day",
+        validators=[Optional()],
         choices=[SelectChoice("", "—")] + [SelectChoice(str(i), d) for i, d in enumerate(WEEKDAYS)],
     )
     start = StringField(
@@ -54,7 +56,7 @@ def _rows(form: AvailabilityForm) -> list[dict]:
     rows = []
     for entry in form.windows.entries:
         w = entry.form
-        if w.weekday.data == "" and not w.start.data and not w.end.data:
+        if not w.weekday.data and not w.start.data and not w.end.data:
             continue
         rows.append(
             {
