@@ -52,9 +52,10 @@ class DeleteForm(FlaskForm):
     pass
 
 
-def _rows(form: AvailabilityForm) -> list[dict]:
-    rows = []
-    for entry in form.windows.entries:
+def _rows(form: AvailabilityForm) -> tuple[list[dict], list[int]]:
+    """The filled rows as windows, and the table row number (from 1) each came from."""
+    rows, numbers = [], []
+    for number, entry in enumerate(form.windows.entries, start=1):
         w = entry.form
         if not w.weekday.data and not w.start.data and not w.end.data:
             continue
@@ -65,7 +66,8 @@ def _rows(form: AvailabilityForm) -> list[dict]:
                 "end": (w.end.data or "")[:5],
             }
         )
-    return rows
+        numbers.append(number)
+    return rows, numbers
 
 
 def availability_page(role: str):
@@ -74,11 +76,12 @@ def availability_page(role: str):
     off_form = TimeOffForm(prefix="off")
     if request.method == "POST" and "av-submit" in request.form:
         if form.validate():
+            rows, numbers = _rows(form)
             try:
-                availability.set_windows(current_user, _rows(form))
+                availability.set_windows(current_user, rows)
             except Invalid as err:
                 form.form_errors.append(
-                    "; ".join(f"row {_row_label(k)}: {v}" for k, v in err.fields.items())
+                    "; ".join(f"row {_row_label(k, numbers)}: {v}" for k, v in err.fields.items())
                     or err.message
                 )
             else:
@@ -123,9 +126,12 @@ def availability_page(role: str):
     )
 
 
-def _row_label(key: str) -> str:
+def _row_label(key: str, numbers: list[int]) -> str:
+    """Turn the service's "windows[i].end" into the table row the person filled in."""
     if key.startswith("windows[") and "]" in key:
-        return str(int(key[8 : key.index("]")]) + 1)
+        index = key[8 : key.index("]")]
+        if index.isdigit() and int(index) < len(numbers):
+            return str(numbers[int(index)])
     return key
 
 

@@ -310,8 +310,9 @@ def test_saving_no_rows_clears_the_weekly_times(app, client, signed_in):
         ((("1", "", "10:00"),), "row 1: Use a 24-hour time"),
         ((("", "09:00", "10:00"),), "row 1: Must be between 0 and 6."),
         ((("9", "09:00", "10:00"),), "row 1: Not a valid choice."),
+        ((("", "", ""), ("", "", ""), ("5", "10:00", "10:00")), "row 3: The end must differ"),
     ],
-    ids=["equal", "hour-25", "no-start", "no-day", "day-9"],
+    ids=["equal", "hour-25", "no-start", "no-day", "day-9", "after-empty-rows"],
 )
 def test_bad_weekly_times_show_a_message_and_keep_the_old_ones(
     app, client, signed_in, rows, message
