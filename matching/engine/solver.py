@@ -54,11 +54,14 @@ from matching.engine.rules import (
 )
 from matching.engine.scoring import (
     EARLINESS_DAYS,
+    continuity_points,
     earliness_points,
+    field_points,
     load_points,
-    pair_points,
     score_parts,
+    topic_points,
     total,
+    urgency_points,
 )
 from matching.engine.slots import availability, bounds, free_slots
 
@@ -180,10 +183,13 @@ def _prepare_request(request: Request, params: Params, cache: dict) -> _RequestT
 
 def _pair_slots(times: _RequestTimes, slots: Sequence[int], session: int) -> list[int]:
     """Return indexes of slots whose session lies inside the request's free time."""
-    found = []
+    found: list[int] = []
     for lo, hi in times.intervals:
         first = bisect_left(slots, lo)
         last = bisect_right(slots, hi - session)
+        if not times.blocked:
+            found.extend(range(first, last))
+            continue
         for index in range(first, last):
             start = slots[index]
             if not any(b_lo < start < b_hi for b_lo, b_hi in times.blocked):
@@ -253,6 +259,7 @@ def _build(
     for r, request in enumerate(requests):
         fit = sorted(index.funnel(request)[-1][1])
         urgency = _urgency_key(request.urgency)
+        urgent = urgency_points(request, params)
         for li in fit:
             slots = prepared[li]
             if not slots.starts:
@@ -261,8 +268,13 @@ def _build(
             if not found:
                 continue
             listener = listeners[li]
-            base = sum(pair_points(request, listener, params))
+            base = urgent + (
+                field_points(request, listener, params)
+                + topic_points(request, listener, params)
+                + continuity_points(request, listener, params)
+            )
             earliness = slots.earliness[urgency]
+            load = {}
             per_day: dict[int, int] = {}
             days_of_week: dict[int, int] = {}
             for s in found:
@@ -277,12 +289,13 @@ def _build(
                     else:
                         days_of_week[week] = days_of_week.get(week, 0) + 1
                     per_day[day] = per_day.get(day, 0) + 1
-                load = load_points(listener, net.week_booked[week], params)
+                if week not in load:
+                    load[week] = load_points(listener, net.week_booked[week], params)
                 net.arc_request.append(r)
                 net.arc_listener.append(li)
                 net.arc_start.append(slots.starts[s])
                 net.arc_day.append(day)
-                net.arc_score.append(max(0, min(100, base + earliness[s] + load)))
+                net.arc_score.append(max(0, min(100, base + earliness[s] + load[week])))
     return net, prepared, times, index
 
 
