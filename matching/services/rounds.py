@@ -71,19 +71,27 @@ def run_round(actor: User | None, *, now: datetime | None = None) -> MatchingRou
     db.session.add(matching_round)
     db.session.flush()
 
-    for p in result.proposals:
-        matching_round.proposals.append(
-            Proposal(
-                request_id=p.request_id,
-                listener_id=p.listener_id,
-                start_at=p.start,
-                end_at=p.end,
-                score=p.score,
-                parts={part.name: part.points for part in p.parts},
-                reasons=list(p.reasons),
-                status="pending",
-            )
+    if result.proposals:
+        # One executemany instead of an INSERT per proposal: rounds can be large.
+        db.session.execute(
+            db.insert(Proposal),
+            [
+                {
+                    "round_id": matching_round.id,
+                    "request_id": p.request_id,
+                    "listener_id": p.listener_id,
+                    "start_at": p.start,
+                    "end_at": p.end,
+                    "score": p.score,
+                    "parts": {part.name: part.points for part in p.parts},
+                    "reasons": list(p.reasons),
+                    "status": "pending",
+                    "never_again": False,
+                }
+                for p in result.proposals
+            ],
         )
+        db.session.expire(matching_round, ["proposals"])
     proposed_ids = [p.request_id for p in result.proposals]
     if proposed_ids:
         db.session.execute(
