@@ -221,31 +221,33 @@ def round_inputs(now: datetime) -> tuple[list[engine.Request], list[engine.Liste
             .order_by(User.id)
         )
     )
-    _preload_profiles([r.practitioner_id for r in requests], [u.id for u in listeners])
+    # Keep the preloaded users referenced: the session holds its objects only weakly.
+    people = _preload_profiles([r.practitioner_id for r in requests], [u.id for u in listeners])
     ctx = _Context([r.practitioner_id for r in requests] + [u.id for u in listeners], now)
     excluded = _exclusions(requests)
     ratings = _ratings([r.practitioner_id for r in requests])
-    return (
+    inputs = (
         [ctx.request(r, excluded[r.id], ratings.get(r.practitioner_id, {})) for r in requests],
         [ctx.listener(u) for u in listeners if u.listener_profile is not None],
     )
+    del people
+    return inputs
 
 
-def _preload_profiles(practitioner_ids: list[int], listener_ids: list[int]) -> None:
-    """Load users and profiles into the session in two queries instead of one per person."""
+def _preload_profiles(practitioner_ids: list[int], listener_ids: list[int]) -> list[User]:
+    """Load users and their profiles in a few queries instead of one per person."""
     from sqlalchemy.orm import selectinload
 
     ids = sorted(set(practitioner_ids) | set(listener_ids))
-    if ids:
-        list(
-            db.session.scalars(
-                db.select(User)
-                .where(User.id.in_(ids))
-                .options(
-                    selectinload(User.practitioner_profile), selectinload(User.listener_profile)
-                )
-            )
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            db.select(User)
+            .where(User.id.in_(ids))
+            .options(selectinload(User.practitioner_profile), selectinload(User.listener_profile))
         )
+    )
 
 
 def pair_inputs(
