@@ -1,15 +1,19 @@
-"""Alongside: peer-support matching and scheduling."""
+"""Alongside: peer-support matching and scheduling.
+
+The factory imports the web stack inside create_app, so that `matching.engine` can be
+imported on its own without pulling in Flask or the database layer.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
 
-from matching import blueprints, cli, errors, extensions, security
-from matching.config import load_config
+def create_app(test_config: dict | None = None):
+    """Build the application: config, extensions, headers, blueprints, errors, commands."""
+    from flask import Flask
 
+    from matching import blueprints, cli, errors, extensions, security
+    from matching.config import load_config
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the application: config, extensions, blueprints, errors, commands."""
     app = Flask(
         __name__,
         instance_relative_config=True,

@@ -111,3 +111,16 @@ def test_seed_demo_is_idempotent(app, runner):
         assert len({lang for lp in listeners for lang in lp.languages}) >= 3
         assert len({lp.organization for lp in listeners}) >= 3
         assert before[1] >= 12
+
+
+def test_the_engine_imports_without_the_web_stack(tmp_path):
+    code = (
+        "import sys, matching.engine;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'flask_sqlalchemy')"
+        " or m.startswith('matching.models') or m.startswith('matching.services')];"
+        "print(bad)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    assert out.stdout.strip() == "[]"
