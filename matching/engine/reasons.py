@@ -30,6 +30,15 @@ LANGUAGE_NAMES = {
 }  # fmt: skip
 
 MODALITY_NAMES = {"video": "video", "phone": "phone", "chat": "chat", "in_person": "in person"}
+FIELD_NAMES = {
+    "psychology": "psychology",
+    "social_work": "social work",
+    "counselling": "counselling",
+    "psychiatry": "psychiatry",
+    "nursing": "nursing",
+    "crisis_line": "crisis-line work",
+    "other": "a related field",
+}
 
 
 def language_name(code: str) -> str:
@@ -54,6 +63,16 @@ def modalities_text(codes: Iterable[str], last: str = "or") -> str:
     return _join(sorted(MODALITY_NAMES.get(code, code) for code in codes), last)
 
 
+def ways_text(codes: Iterable[str]) -> str:
+    """Return 'by phone or video', 'in person', 'by video or in person'."""
+    codes = set(codes)
+    remote = sorted(MODALITY_NAMES.get(c, c) for c in codes if c != "in_person")
+    parts = [f"by {_join(remote, 'or')}"] if remote else []
+    if "in_person" in codes:
+        parts.append("in person")
+    return " or ".join(parts)
+
+
 def when_text(start: datetime, timezone: str) -> str:
     """Return a start as 'Tue 10 Mar 10:00 (Europe/Berlin)' in the given zone."""
     local = start.astimezone(zone(timezone))
@@ -72,9 +91,9 @@ def proposal_reasons(
     """Return the reasons for a proposal, built from its score parts."""
     points = {part.name: part.points for part in parts}
     reasons = [f"both speak {languages_text(request.languages & listener.languages)}"]
-    reasons.append(f"can meet by {modalities_text(request.modalities & listener.modalities)}")
+    reasons.append(f"can meet {ways_text(request.modalities & listener.modalities)}")
     if points.get("field"):
-        reasons.append(f"shared field: {request.field}")
+        reasons.append(f"both worked in {FIELD_NAMES.get(request.field, request.field)}")
     topics = shared_topics(request, listener)
     if topics:
         reasons.append(f"{len(topics)} of {len(request.topics)} topics in common")

@@ -11,19 +11,22 @@ def test_proposal_reasons_come_from_the_score_parts():
     req = request(
         timezone="Europe/Berlin",
         languages=frozenset({"es", "en"}),
-        field="social work",
+        field="social_work",
+        modalities=frozenset({"video", "in_person"}),
         topics=frozenset({"grief", "burnout", "violence"}),
         past_ratings=((1, 5),),
     )
     lis = listener(
         languages=frozenset({"es"}),
-        fields=frozenset({"social work"}),
+        fields=frozenset({"social_work"}),
+        modalities=frozenset({"video", "in_person", "phone"}),
         topics=frozenset({"grief", "burnout"}),
     )
     (proposal,) = propose([req], [lis], params()).proposals
     reasons = proposal.reasons
     assert "both speak Spanish" in reasons
-    assert "shared field: social work" in reasons
+    assert "both worked in social work" in reasons
+    assert "can meet by video or in person" in reasons
     assert "2 of 3 topics in common" in reasons
     assert "met before and rated it well" in reasons
     assert "earliest shared time Tue 3 Mar 09:00 (Europe/Berlin)" in reasons
