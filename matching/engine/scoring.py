@@ -54,7 +54,12 @@ def shared_topics(request: Request, listener: Listener) -> frozenset[str]:
 
 def topic_points(request: Request, listener: Listener, params: Params) -> int:
     """Points for the share of the request's topics that the listener covers."""
-    return _ratio(params.weights.topics, len(shared_topics(request, listener)), len(request.topics))
+    return topic_share_points(len(shared_topics(request, listener)), len(request.topics), params)
+
+
+def topic_share_points(shared: int, asked: int, params: Params) -> int:
+    """Points for ``shared`` of ``asked`` topics in common (none asked: no points)."""
+    return _ratio(params.weights.topics, shared, asked)
 
 
 def rated_well(request: Request, listener: Listener) -> bool:

@@ -29,6 +29,7 @@ def _wall(instant: datetime, tz: ZoneInfo) -> datetime:
     return instant.astimezone(tz).replace(tzinfo=None)
 
 
+@lru_cache(maxsize=65536)
 def resolve(day: date, wall: time, tz: ZoneInfo, *, latest: bool = False) -> datetime:
     """Return the UTC instant of a local wall-clock time on a date.
 
@@ -36,6 +37,8 @@ def resolve(day: date, wall: time, tz: ZoneInfo, *, latest: bool = False) -> dat
     the first instant after the gap. A repeated wall time (fall-back) resolves to its
     first occurrence, or to its second one when ``latest`` is true; window ends use
     ``latest`` so a window covers every instant whose wall time lies inside it.
+    Cached: a round resolves the same few wall times on the same few dates thousands
+    of times.
     """
     naive = datetime.combine(day, wall)
     first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)

@@ -27,6 +27,12 @@ node is redundant (the day arc already admits one session) and r links to the da
 Requests and listeners that share no candidate fall into separate connected
 components, solved one by one.
 
+The pruned network is never built whole. ``candidates`` keeps free starts as bitsets
+over one time grid and produces the kept arcs of any pair on demand; ``network`` solves
+the min-cost flow on a growing subset of them and stops only when node potentials
+prove that no arc left out could improve the flow (column generation), so the answer
+is the optimum of the whole pruned network.
+
 Ties: inputs are sorted by id and the network is built in that order, so the same
 input in any order gives the same proposals.
 """
@@ -42,6 +48,8 @@ from datetime import UTC, datetime, timedelta
 
 import networkx as nx
 
+from matching.engine import network
+from matching.engine.candidates import build_candidates
 from matching.engine.model import Listener, Params, Proposal, Request, Result, Unmatched
 from matching.engine.reasons import languages_text, modalities_text, proposal_reasons
 from matching.engine.rules import (
@@ -244,17 +252,24 @@ class _Index:
         return stages
 
 
-def _build(
-    requests: Sequence[Request],
-    listeners: Sequence[Listener],
-    params: Params,
-    prune: bool,
+def _prepare(
+    requests: Sequence[Request], listeners: Sequence[Listener], params: Params
 ) -> tuple[_Network, list[_ListenerSlots], list[_RequestTimes], _Index]:
     net = _Network()
     prepared = [_prepare_listener(lis, params, net) for lis in listeners]
     index = _Index(listeners, params)
     cache: dict = {}
     times = [_prepare_request(req, params, cache) for req in requests]
+    return net, prepared, times, index
+
+
+def _build(
+    requests: Sequence[Request],
+    listeners: Sequence[Listener],
+    params: Params,
+    prune: bool,
+) -> tuple[_Network, list[_ListenerSlots], list[_RequestTimes], _Index]:
+    net, prepared, times, index = _prepare(requests, listeners, params)
     session = params.session_minutes * 60
     for r, request in enumerate(requests):
         fit = sorted(index.funnel(request)[-1][1])
@@ -445,6 +460,65 @@ def _diagnose(
     return (text,)
 
 
+def _solve_pruned(requests, listeners, params, solver):
+    """Build the candidate tables and solve the pruned network by column generation."""
+    net, prepared, times, index = _prepare(requests, listeners, params)
+    fit = [
+        sorted(li for li in index.funnel(request)[-1][1] if prepared[li].starts)
+        for request in requests
+    ]
+    candidates = build_candidates(
+        requests,
+        listeners,
+        params,
+        starts=[p.starts for p in prepared],
+        slot_days=[p.day for p in prepared],
+        day_cap=net.day_cap,
+        day_week=net.day_week,
+        week_cap=net.week_cap,
+        week_booked=net.week_booked,
+        request_intervals=[t.intervals for t in times],
+        request_blocked=[t.blocked for t in times],
+        fit=fit,
+    )
+    built = clock.perf_counter()
+    outcome = network.solve(candidates, solver)
+    chosen = {}
+    for r, (li, position) in outcome.chosen.items():
+        shared = candidates.request_mask[r] & candidates.listener_mask[li]
+        first = (shared & -shared).bit_length() - 1
+        chosen[r] = (li, candidates.grid[position], first == position)
+    fitting = [len(pairs) for pairs in candidates.pairs]
+    stats = {"candidates": outcome.arcs, "pairs": sum(fitting), "rounds": outcome.rounds}
+    return chosen, fitting, prepared, times, index, built, stats
+
+
+def _solve_full(requests, listeners, params):
+    """Solve the whole unpruned network with max_flow_min_cost (the reference)."""
+    net, prepared, times, index = _build(requests, listeners, params, False)
+    built = clock.perf_counter()
+    arcs = list(range(len(net.arc_request)))
+    chosen = {}
+    if arcs:
+        n_nodes, source, sink, supply, edges, request_arcs = _layout(net, arcs, False)
+        flows = _solve_networkx(n_nodes, source, sink, supply, edges, False)
+        for position, arc in request_arcs:
+            if flows[position] > 0:
+                chosen[net.arc_request[arc]] = arc
+    listeners_per_request: dict[int, set[int]] = defaultdict(set)
+    for r, li in zip(net.arc_request, net.arc_listener, strict=True):
+        listeners_per_request[r].add(li)
+    fitting = [len(listeners_per_request[r]) for r in range(len(requests))]
+    session = params.session_minutes * 60
+    found = {}
+    for r, arc in chosen.items():
+        li, start = net.arc_listener[arc], net.arc_start[arc]
+        first = _pair_slots(times[r], prepared[li].starts, session)
+        found[r] = (li, start, prepared[li].starts[first[0]] == start)
+    stats = {"candidates": len(net.arc_request), "pairs": sum(fitting), "rounds": 1}
+    return found, fitting, prepared, times, index, built, stats
+
+
 def propose(
     requests: Iterable[Request],
     listeners: Iterable[Listener],
@@ -464,41 +538,24 @@ def propose(
     started = clock.perf_counter()
     requests = sorted(requests, key=lambda r: r.id)
     listeners = sorted(listeners, key=lambda lis: lis.id)
-    net, prepared, times, index = _build(requests, listeners, params, prune)
-    built = clock.perf_counter()
-
-    groups = _components(net, len(requests)) if prune else [list(range(len(net.arc_request)))]
-    chosen: dict[int, int] = {}  # request index -> arc
-    for arcs in groups:
-        if not arcs:
-            continue
-        n_nodes, source, sink, supply, edges, request_arcs = _layout(net, arcs, prune)
-        if solver == "ortools":
-            flows = _solve_ortools(n_nodes, source, sink, supply, edges)
-        else:
-            flows = _solve_networkx(n_nodes, source, sink, supply, edges, prune)
-        for position, arc in request_arcs:
-            if flows[position] > 0:
-                chosen[net.arc_request[arc]] = arc
+    if prune:
+        found = _solve_pruned(requests, listeners, params, solver)
+    else:
+        found = _solve_full(requests, listeners, params)
+    chosen, fitting, prepared, times, index, built, counts = found
     solved = clock.perf_counter()
 
-    candidates_per_request: dict[int, set[int]] = defaultdict(set)
-    for r, li in zip(net.arc_request, net.arc_listener, strict=True):
-        candidates_per_request[r].add(li)
     session = timedelta(minutes=params.session_minutes)
-    session_seconds = params.session_minutes * 60
     proposals = []
     unmatched = []
     for r, request in enumerate(requests):
         if r not in chosen:
-            reasons = _diagnose(
-                request, times[r], index, prepared, params, len(candidates_per_request[r])
-            )
+            reasons = _diagnose(request, times[r], index, prepared, params, fitting[r])
             unmatched.append(Unmatched(request.id, reasons))
             continue
-        arc = chosen[r]
-        listener = listeners[net.arc_listener[arc]]
-        start = _instant(net.arc_start[arc])
+        li, seconds, earliest = chosen[r]
+        listener = listeners[li]
+        start = _instant(seconds)
         _, booked_weeks = booked_counts(listener)
         parts = score_parts(
             request,
@@ -507,8 +564,6 @@ def propose(
             params,
             booked_that_week=booked_weeks[local_week(start, listener.timezone)],
         )
-        first = _pair_slots(times[r], prepared[net.arc_listener[arc]].starts, session_seconds)
-        earliest = prepared[net.arc_listener[arc]].starts[first[0]] == net.arc_start[arc]
         proposals.append(
             Proposal(
                 request_id=request.id,
@@ -525,8 +580,7 @@ def propose(
     stats = {
         "requests": len(requests),
         "listeners": len(listeners),
-        "candidates": len(net.arc_request),
-        "components": len(groups),
+        **counts,
         "matched": len(proposals),
         "total_score": sum(p.score for p in proposals),
         "build_seconds": round(built - started, 4),

@@ -1,0 +1,124 @@
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching.engine import Interval, propose
+from matching.engine import network as column_generation
+
+from .helpers import NOW, listener, request
+from .test_solver import ZONES, assert_feasible, random_round, small_params, windows
+
+
+@pytest.fixture
+def first_pairs_one(monkeypatch):
+    """Start column generation from one listener per request, so pricing must add arcs."""
+    monkeypatch.setattr(column_generation, "FIRST_PAIRS", 1)
+
+
+@st.composite
+def crowded(draw):
+    """Rounds with more requests than listeners can take, so pairs compete."""
+    p = small_params(
+        horizon_days=draw(st.sampled_from((4, 9))),
+        buffer_minutes=draw(st.sampled_from((0, 15))),
+        min_notice_hours=draw(st.sampled_from((0, 24))),
+    )
+    listeners = []
+    for i in range(draw(st.integers(1, 4))):
+        booked = ()
+        if draw(st.booleans()):
+            start = NOW + timedelta(hours=draw(st.integers(12, 90)))
+            booked = (Interval(start, start + timedelta(hours=1)),)
+        listeners.append(
+            listener(
+                id=i + 1,
+                timezone=draw(st.sampled_from(ZONES)),
+                organization=draw(st.sampled_from(("A", "B"))),
+                languages=frozenset(draw(st.sets(st.sampled_from(("en", "es")), min_size=1))),
+                fields=frozenset(draw(st.sets(st.sampled_from(("nursing", "social work"))))),
+                topics=frozenset(draw(st.sets(st.sampled_from(("grief", "burnout"))))),
+                max_per_day=draw(st.integers(1, 3)),
+                max_per_week=draw(st.integers(1, 4)),
+                windows=windows(draw),
+                booked=booked,
+            )
+        )
+    requests = []
+    for i in range(draw(st.integers(1, 7))):
+        requests.append(
+            request(
+                id=i + 1,
+                timezone=draw(st.sampled_from(ZONES)),
+                organization=draw(st.sampled_from(("A", "B", "C"))),
+                field=draw(st.sampled_from(("nursing", "social work"))),
+                languages=frozenset(draw(st.sets(st.sampled_from(("en", "es")), min_size=1))),
+                topics=frozenset(draw(st.sets(st.sampled_from(("grief", "burnout"))))),
+                urgency=draw(st.sampled_from(("routine", "soon", "urgent"))),
+                created_at=NOW - timedelta(days=draw(st.integers(0, 20))),
+                past_ratings=((draw(st.integers(1, 4)), draw(st.integers(1, 5))),),
+                windows=windows(draw),
+            )
+        )
+    return requests, listeners, p
+
+
+@settings(max_examples=200, deadline=None)
+@given(crowded())
+def test_column_generation_reaches_the_full_network_optimum(instance):
+    requests, listeners, p = instance
+    column_generation.FIRST_PAIRS, saved = 1, column_generation.FIRST_PAIRS
+    try:
+        grown = propose(requests, listeners, p)
+    finally:
+        column_generation.FIRST_PAIRS = saved
+    full = propose(requests, listeners, p, prune=False)
+    assert grown.stats["matched"] == full.stats["matched"]
+    assert grown.stats["total_score"] == full.stats["total_score"]
+    assert_feasible(grown, requests, listeners, p)
+
+
+@pytest.mark.usefixtures("first_pairs_one")
+@pytest.mark.parametrize("seed", range(4))
+def test_pricing_adds_the_arcs_the_first_subset_lacks(seed):
+    requests, listeners, p = random_round(seed, n_requests=60, n_listeners=12)
+    grown = propose(requests, listeners, p)
+    full = propose(requests, listeners, p, prune=False)
+    assert grown.stats["rounds"] > 1
+    assert grown.stats["candidates"] < full.stats["candidates"]
+    assert (grown.stats["matched"], grown.stats["total_score"]) == (
+        full.stats["matched"],
+        full.stats["total_score"],
+    )
+
+
+@pytest.mark.usefixtures("first_pairs_one")
+def test_compiled_solver_grows_the_same_optimum():
+    pytest.importorskip("ortools")
+    for seed in range(4):
+        requests, listeners, p = random_round(seed, n_requests=60, n_listeners=12)
+        plain = propose(requests, listeners, p)
+        fast = propose(requests, listeners, p, solver="ortools")
+        assert (fast.stats["matched"], fast.stats["total_score"]) == (
+            plain.stats["matched"],
+            plain.stats["total_score"],
+        )
+        assert_feasible(fast, requests, listeners, p)
+
+
+def test_potentials_leave_no_residual_arc_with_negative_reduced_cost():
+    layout = column_generation._Layout()
+    a, b = layout.node(), layout.node()
+    layout.edge(column_generation.SOURCE, a, 2, 5)
+    layout.edge(a, b, 2, -7)
+    layout.edge(b, column_generation.SINK, 1, 3)
+    flows = [1, 1, 1]
+    dist = column_generation.potentials(layout, flows)
+    for t, h, cap, cost, flow in zip(
+        layout.tails, layout.heads, layout.caps, layout.costs, flows, strict=True
+    ):
+        if flow < cap:
+            assert cost + dist[t] - dist[h] >= 0
+        if flow > 0:
+            assert -cost + dist[h] - dist[t] >= 0
