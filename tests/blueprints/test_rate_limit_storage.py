@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from matching import create_app
+from matching.extensions import db
 
 
 def _redis_up() -> bool:
@@ -35,11 +36,15 @@ def test_two_workers_share_one_limit(app, redis_url):
         "RATELIMIT_KEY_PREFIX": prefix,
         "LOGIN_RATE_LIMIT": "4 per minute",
     }
-    worker_a = create_app(config).test_client()
-    worker_b = create_app(config).test_client()
+    workers = [create_app(config) for _ in range(2)]
     body = {"email": "nobody@example.org", "password": "not the password"}
-    codes = [
-        (worker_a if i % 2 == 0 else worker_b).post("/api/v1/tokens", json=body).status_code
-        for i in range(6)
-    ]
+    try:
+        codes = [
+            workers[i % 2].test_client().post("/api/v1/tokens", json=body).status_code
+            for i in range(6)
+        ]
+    finally:
+        for worker in workers:
+            with worker.app_context():
+                db.engine.dispose()
     assert codes == [401, 401, 401, 401, 429, 429]
