@@ -57,6 +57,8 @@ class Candidates:
     day_week: list[int]
     week_cap: list[int]
     week_load: list[int]  # load points per week node
+    week_listener: list[int]  # listener index per week node
+    listener_weeks: list[int]  # week nodes per listener
     request_mask: list[int] = field(default_factory=list)
     request_urgency: list[str] = field(default_factory=list)
     # Per request: (bound, listener index, pair points), highest bound first. The bound
@@ -93,7 +95,11 @@ class Candidates:
             used += 1
             per_day[day] = used
             score = base + earliness[position] + week_load[week]
-            arcs.append((position, day, max(0, min(100, score))))
+            if score > 100:
+                score = 100
+            elif score < 0:
+                score = 0
+            arcs.append((position, day, score))
             if used >= day_cap[day]:
                 m &= ~self.day_mask[day]
             else:
@@ -153,8 +159,22 @@ def build_candidates(
     for week, li in week_owner.items():
         most_load[li] = max(most_load[li], week_load[week])
 
+    week_listener = [week_owner.get(w, -1) for w in range(len(week_cap))]
+    listener_weeks = [0] * len(listeners)
+    for li in week_owner.values():
+        listener_weeks[li] += 1
     c = Candidates(
-        grid, earliness, listener_mask, slot_day, day_mask, day_cap, day_week, week_cap, week_load
+        grid,
+        earliness,
+        listener_mask,
+        slot_day,
+        day_mask,
+        day_cap,
+        day_week,
+        week_cap,
+        week_load,
+        week_listener,
+        listener_weeks,
     )
     session = params.session_minutes * 60
     weights = params.weights

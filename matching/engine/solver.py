@@ -136,7 +136,6 @@ def _prepare_listener(listener: Listener, params: Params, net: _Network) -> _Lis
         time_off=listener.time_off,
         booked=listener.booked,
     )
-    kept: list[datetime] = []
     for start in starts:
         day = local_day(start, listener.timezone)
         if not training_valid(listener, day):
@@ -159,11 +158,15 @@ def _prepare_listener(listener: Listener, params: Params, net: _Network) -> _Lis
         prepared.starts.append(_secs(start))
         prepared.day.append(day_ids[day])
         prepared.week.append(week_ids[week])
-        kept.append(start)
+    return prepared
+
+
+def _earliness_table(prepared: _ListenerSlots, params: Params) -> None:
+    """Fill a listener's earliness points per start for each urgency (full network only)."""
+    kept = [_instant(s) for s in prepared.starts]
     for urgency in ("routine", *EARLINESS_DAYS):
         probe = Request(0, 0, "UTC", "", "", frozenset(), frozenset(), urgency=urgency)
         prepared.earliness[urgency] = [earliness_points(probe, s, params) for s in kept]
-    return prepared
 
 
 @dataclass
@@ -270,6 +273,8 @@ def _build(
     prune: bool,
 ) -> tuple[_Network, list[_ListenerSlots], list[_RequestTimes], _Index]:
     net, prepared, times, index = _prepare(requests, listeners, params)
+    for slots in prepared:
+        _earliness_table(slots, params)
     session = params.session_minutes * 60
     for r, request in enumerate(requests):
         fit = sorted(index.funnel(request)[-1][1])
