@@ -18,8 +18,8 @@ from matching.models import FIELDS, MODALITIES
 from matching.security import guard_pages
 from matching.services import meetings, profiles
 
-from . import availability_pages
-from .forms import FIELD_LABELS, MODALITY_LABELS, CheckboxesField, ListField, apply_errors
+from . import people_pages
+from .forms import FIELD_LABELS, MODALITY_LABELS, CheckboxesField, ListField
 
 bp = Blueprint("listener", __name__, url_prefix="/listener")
 guard_pages(bp, "listener")
@@ -85,26 +85,20 @@ def profile():
             "max_sessions_per_week": form.max_sessions_per_week.data,
             "max_sessions_per_day": int(form.max_sessions_per_day.data),
         }
-        try:
-            profiles.update_profile(current_user, body)
-        except Invalid as err:
-            db.session.rollback()
-            apply_errors(form, err)
-        else:
-            db.session.commit()
-            flash("Your profile is saved.", "success")
-            return redirect(url_for("listener.dashboard"))
+        saved = people_pages.save_profile("listener", form, body)
+        if saved is not None:
+            return saved
     return render_template("listener/profile.html", form=form)
 
 
 @bp.route("/availability", methods=["GET", "POST"])
 def availability():
-    return availability_pages.availability_page("listener")
+    return people_pages.availability_page("listener")
 
 
 @bp.post("/time-off/<int:time_off_id>/delete")
 def delete_time_off(time_off_id: int):
-    return availability_pages.delete_time_off("listener", time_off_id)
+    return people_pages.delete_time_off("listener", time_off_id)
 
 
 @bp.post("/pause")

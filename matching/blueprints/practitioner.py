@@ -13,10 +13,10 @@ from matching.errors import Conflict, Invalid
 from matching.extensions import db
 from matching.models import FIELDS, MODALITIES
 from matching.security import guard_pages
-from matching.services import meetings, profiles
+from matching.services import meetings
 from matching.services import requests as requests_service
 
-from . import availability_pages
+from . import people_pages
 from .forms import FIELD_LABELS, MODALITY_LABELS, CheckboxesField, ListField, apply_errors
 
 bp = Blueprint("practitioner", __name__, url_prefix="/practitioner")
@@ -88,26 +88,20 @@ def profile():
             "listener_gender": form.listener_gender.data or None,
             "listener_gender_required": bool(form.listener_gender_required.data),
         }
-        try:
-            profiles.update_profile(current_user, body)
-        except Invalid as err:
-            db.session.rollback()
-            apply_errors(form, err)
-        else:
-            db.session.commit()
-            flash("Your profile is saved.", "success")
-            return redirect(url_for("practitioner.dashboard"))
+        saved = people_pages.save_profile("practitioner", form, body)
+        if saved is not None:
+            return saved
     return render_template("practitioner/profile.html", form=form)
 
 
 @bp.route("/availability", methods=["GET", "POST"])
 def availability():
-    return availability_pages.availability_page("practitioner")
+    return people_pages.availability_page("practitioner")
 
 
 @bp.post("/time-off/<int:time_off_id>/delete")
 def delete_time_off(time_off_id: int):
-    return availability_pages.delete_time_off("practitioner", time_off_id)
+    return people_pages.delete_time_off("practitioner", time_off_id)
 
 
 @bp.route("/request", methods=["GET", "POST"])

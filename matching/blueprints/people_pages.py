@@ -1,4 +1,4 @@
-"""The weekly availability and time-off pages that practitioners and listeners share."""
+"""Pages that practitioners and listeners share: profile saving, weekly times, time off."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Optional
 
 from matching.errors import Invalid
 from matching.extensions import db
-from matching.services import availability
+from matching.services import availability, profiles
 
 from .forms import WEEKDAYS, apply_errors
 
@@ -144,3 +144,16 @@ def delete_time_off(role: str, time_off_id: int):
     db.session.commit()
     flash("Time off removed.", "success")
     return redirect(url_for(f"{role}.availability"))
+
+
+def save_profile(role: str, form: FlaskForm, body: dict):
+    """Save a profile form's values; redirect home, or show the service's errors on the form."""
+    try:
+        profiles.update_profile(current_user, body)
+    except Invalid as err:
+        db.session.rollback()
+        apply_errors(form, err)
+        return None
+    db.session.commit()
+    flash("Your profile is saved.", "success")
+    return redirect(url_for(f"{role}.dashboard"))
