@@ -64,6 +64,9 @@ class Candidates:
     # Per request: (bound, listener index, pair points), highest bound first. The bound
     # is at least the score of every arc of the pair.
     pairs: list[list[tuple[int, int, int]]] = field(default_factory=list)
+    # Per listener, per urgency class in URGENCY_KEYS order: the highest earliness plus
+    # load points among its free starts.
+    listener_top: list[list[int]] = field(default_factory=list)
 
     def pair_arcs(self, r: int, li: int, base: int) -> list[tuple[int, int, int]]:
         """Return the kept arcs (grid position, day node, score) of a pair, earliest first.
@@ -176,6 +179,16 @@ def build_candidates(
         week_listener,
         listener_weeks,
     )
+    for positions in slot_day:
+        c.listener_top.append(
+            [
+                max(
+                    (earliness[u][p] + week_load[day_week[d]] for p, d in positions.items()),
+                    default=0,
+                )
+                for u in URGENCY_KEYS
+            ]
+        )
     session = params.session_minutes * 60
     weights = params.weights
     topic_bit: dict[str, int] = {}

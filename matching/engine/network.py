@@ -31,16 +31,17 @@ negative reduced cost.
 
 from __future__ import annotations
 
-import itertools
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
 
-from matching.engine.candidates import Candidates
+from matching.engine.candidates import URGENCY_KEYS, Candidates
 
 FIRST_PAIRS = 8  # listeners per request in the first subset
 # Arcs that price below zero prove the subset not yet optimal; when that happens the
 # arcs within MARGIN of zero join too, which saves rounds that would add them later.
 MARGIN = 5
+USE_NUMPY = True  # screen pairs with numpy when it is installed
 
 
 @dataclass
@@ -187,53 +188,186 @@ def potentials(net: _Layout, flows: list[int]) -> list[int]:
     return dist
 
 
-def _price(c: Candidates, active, subset, net: _Layout, dist: list[int], skip: int = 0) -> int:
-    """Add the omitted arcs that price below MARGIN; return how many price below zero.
+def _suffix_levels(by_key: dict[int, int]) -> tuple[list[int], list[int]]:
+    """Return the keys ascending and, per key, the OR of the masks of keys at least it."""
+    keys = sorted(by_key)
+    masks = [by_key[k] for k in keys]
+    for k in range(len(masks) - 2, -1, -1):
+        masks[k] |= masks[k + 1]
+    return keys, masks
 
-    A listener's nodes that are missing take the potential of a node it has or of the
-    sink, so the largest of those bounds every head potential of its arcs. The first
-    ``skip`` pairs of each request are wholly in the subset and need no pricing.
+
+def _exceeds(levels: tuple[list[int], list[int]], free: int, threshold: int) -> bool:
+    """Tell whether a start in ``free`` has a key above ``threshold``."""
+    keys, masks = levels
+    k = bisect_right(keys, threshold)
+    return k < len(keys) and bool(free & masks[k])
+
+
+def _head_levels(c: Candidates, net: _Layout, dist: list[int], urgencies: set[str]):
+    """Return, per listener, the bitsets of its starts by head potential and by arc key.
+
+    A start's head is its slot node when its day admits more than one session and the
+    node exists, else its day node, else its week node, else the sink (step 4); p is
+    that head's potential. Per listener: levels of p, and per urgency class levels of
+    p + earliness + load, the part of an arc's reduced cost that depends on the start.
+    None stands for a listener with no node in the network: every p is the sink's.
     """
     sink = dist[SINK]
-    lowest = min(dist)
-    highest = [lowest] * len(c.listener_mask)
-    weeks_present = [0] * len(c.listener_mask)
-    for node, li in net.owner:
-        if dist[node] > highest[li]:
-            highest[li] = dist[node]
-    for week in net.week_node:
-        weeks_present[c.week_listener[week]] += 1
-    for li, weeks in enumerate(c.listener_weeks):
-        if weeks_present[li] < weeks and sink > highest[li]:
-            highest[li] = sink  # a missing week takes the sink's potential
+    day_node, week_node, slot_node = net.day_node, net.week_node, net.slot_node
+    day_cap, day_week, week_load = c.day_cap, c.day_week, c.week_load
+    present: set[int] = {li for _, li in net.owner}
+    levels: list = [None] * len(c.listener_mask)
+    for li in present:
+        by_potential: dict[int, int] = {}
+        by_key: dict[str, dict[int, int]] = {u: {} for u in urgencies}
+        for position, day in c.slot_day[li].items():
+            node = slot_node.get((li, position)) if day_cap[day] > 1 else None
+            if node is None:
+                node = day_node.get(day)
+            if node is None:
+                node = week_node.get(day_week[day])
+            d = sink if node is None else dist[node]
+            bit = 1 << position
+            by_potential[d] = by_potential.get(d, 0) | bit
+            d += week_load[day_week[day]]
+            for u, keyed in by_key.items():
+                key = d + c.earliness[u][position]
+                keyed[key] = keyed.get(key, 0) | bit
+        levels[li] = (
+            _suffix_levels(by_potential),
+            {u: _suffix_levels(keyed) for u, keyed in by_key.items()},
+        )
+    return levels
+
+
+class _PairTable:
+    """Every pair of the active requests, flat in pricing order, for screening a round.
+
+    A pair is screened out by two tests on its listener alone, sound for the same
+    reasons as in ``_price``: with L = 100 + d(r) - MARGIN, its arcs can price below
+    MARGIN only if bound + P > L and (P > L or K_u + b > L), where P is the highest
+    head potential among the listener's starts and K_u the highest p + e(t) for the
+    request's urgency class u. The pure-Python and numpy screens return the same pairs.
+    """
+
+    def __init__(self, c: Candidates, active: list[int], skip: int):
+        self.request: list[int] = []
+        self.rank: list[int] = []
+        listener: list[int] = []
+        points: list[int] = []
+        bound: list[int] = []
+        urgency: list[int] = []
+        column = {u: k for k, u in enumerate(URGENCY_KEYS)}
+        for r in active:
+            u = column[c.request_urgency[r]]
+            for rank in range(skip, len(c.pairs[r])):
+                b, li, base = c.pairs[r][rank]
+                self.request.append(r)
+                self.rank.append(rank)
+                listener.append(li)
+                points.append(base)
+                bound.append(b)
+                urgency.append(u)
+        self.listener, self.points, self.bound, self.urgency = listener, points, bound, urgency
+        self.arrays = None
+        if USE_NUMPY:
+            try:
+                import numpy as np
+            except ImportError:
+                return
+            self.arrays = tuple(
+                np.array(column, dtype=np.int64)
+                for column in (self.request, listener, points, bound, urgency)
+            )
+
+    def screen(self, d_request: list[int], top: list[int], top_key: list[list[int]]) -> list[int]:
+        """Return the flat indexes of the pairs that pass both tests, in order.
+
+        ``d_request[r]`` is d(r), ``top[li]`` is P and ``top_key[li][u]`` is K_u.
+        """
+        if self.arrays is not None:
+            import numpy as np
+
+            request, listener, points, bound, urgency = self.arrays
+            limit = np.array(d_request, dtype=np.int64)[request] + (100 - MARGIN)
+            head = np.array(top, dtype=np.int64)[listener]
+            key = np.array(top_key, dtype=np.int64)[listener, urgency]
+            keep = (bound + head > limit) & ((head > limit) | (key + points > limit))
+            return np.flatnonzero(keep).tolist()
+        found = []
+        for i, (r, li, base, b, u) in enumerate(
+            zip(self.request, self.listener, self.points, self.bound, self.urgency, strict=True)
+        ):
+            limit = d_request[r] + 100 - MARGIN
+            head = top[li]
+            if b + head > limit and (head > limit or top_key[li][u] + base > limit):
+                found.append(i)
+        return found
+
+
+def _price(c: Candidates, active, subset, net: _Layout, dist: list[int], table: _PairTable) -> int:
+    """Add the omitted arcs that price below MARGIN; return how many price below zero.
+
+    An arc r -> head at start t of pair points b prices at 100 - s + d(r) - p, where p is
+    the head's potential and s = min(100, max(0, b + e(t))) its score, e(t) being the
+    earliness and load of t. With L = 100 + d(r) - MARGIN, the arc prices below MARGIN
+    only if p + max(0, b + e(t)) > L (s is at most max(0, b + e(t))), that is only if
+    p > L or p + e(t) > L - b; and only if p + bound > L, the pair's bound being at
+    least each of its scores. ``_PairTable.screen`` drops the pairs for which this
+    fails at every start of the listener. ``_head_levels`` gives, per listener, the
+    starts with p above any threshold and those with p + e(t) above any threshold as
+    bitsets; when neither shares a bit with the request's free starts, no arc of the
+    pair (its kept arcs start at some of those) can price below MARGIN, and the pair
+    is skipped without producing its arcs.
+
+    The pairs wholly in the first subset are not in the table.
+    """
+    urgencies = {c.request_urgency[r] for r in active}
+    levels = _head_levels(c, net, dist, urgencies)
+    sink = dist[SINK]
+    top = [sink] * len(c.listener_mask)
+    top_key = [[sink + e for e in row] for row in c.listener_top]
+    for li, level in enumerate(levels):
+        if level is not None:
+            top[li] = level[0][0][-1]
+            keyed = level[1]
+            top_key[li] = [keyed[u][0][-1] if u in keyed else top[li] for u in URGENCY_KEYS]
+    d_request = [0] * len(c.pairs)
+    for r in active:
+        d_request[r] = dist[net.request_node[r]]
     negative = 0
     day_cap, day_week = c.day_cap, c.day_week
-    for r in active:
-        d_r = dist[net.request_node[r]]
-        arcs = subset[r]
-        # rc >= 100 - bound + d_r - highest[li]; skip pairs that cannot go below MARGIN.
+    slot_node, day_node, week_node = net.slot_node, net.day_node, net.week_node
+    for i in table.screen(d_request, top, top_key):
+        r = table.request[i]
+        _, li, base = c.pairs[r][table.rank[i]]
+        d_r = d_request[r]
         limit = 100 + d_r - MARGIN
-        ceiling = limit - max(highest)
-        for bound, li, base in itertools.islice(c.pairs[r], skip, None):
-            if bound <= ceiling:
-                break
-            if bound <= limit - highest[li]:
+        level = levels[li]
+        if level is not None:
+            urgency = c.request_urgency[r]
+            free = c.request_mask[r]
+            if not _exceeds(level[0], free, limit) and not _exceeds(
+                level[1][urgency], free, limit - base
+            ):
                 continue
-            for position, day, score in c.pair_arcs(r, li, base):
-                key = (li, position)
-                if key in arcs:
-                    continue
-                node = None
-                if day_cap[day] > 1:
-                    node = net.slot_node.get(key)
-                if node is None:
-                    node = net.day_node.get(day)
-                if node is None:
-                    node = net.week_node.get(day_week[day])
-                reduced = 100 - score + d_r - (sink if node is None else dist[node])
-                if reduced < MARGIN:
-                    arcs[key] = (day, score)
-                    negative += reduced < 0
+        arcs = subset[r]
+        found = 0
+        for position, day, score in c.pair_arcs(r, li, base):
+            key = (li, position)
+            if key in arcs:
+                continue
+            node = slot_node.get(key) if day_cap[day] > 1 else None
+            if node is None:
+                node = day_node.get(day)
+            if node is None:
+                node = week_node.get(day_week[day])
+            reduced = 100 - score + d_r - (sink if node is None else dist[node])
+            if reduced < MARGIN:
+                arcs[key] = (day, score)
+                found += reduced < 0
+        negative += found
     return negative
 
 
@@ -250,6 +384,7 @@ def solve(c: Candidates, solver: str, first_pairs: int | None = None) -> Outcome
         for _, li, base in c.pairs[r][:first_pairs]:
             for position, day, score in c.pair_arcs(r, li, base):
                 arcs[(li, position)] = (day, score)
+    table = _PairTable(c, active, first_pairs)
     rounds = 0
     while True:
         rounds += 1
@@ -258,7 +393,7 @@ def solve(c: Candidates, solver: str, first_pairs: int | None = None) -> Outcome
             flows = _flows_ortools(net, len(active))
         else:
             flows = _flows_networkx(net, len(active))
-        if not _price(c, active, subset, net, potentials(net, flows), first_pairs):
+        if not _price(c, active, subset, net, potentials(net, flows), table):
             break
     chosen = {r: (li, pos) for r, li, pos, edge in net.arc_edge if flows[edge] > 0}
     return Outcome(chosen, len(net.arc_edge), rounds)

@@ -122,3 +122,76 @@ def test_potentials_leave_no_residual_arc_with_negative_reduced_cost():
             assert cost + dist[t] - dist[h] >= 0
         if flow > 0:
             assert -cost + dist[h] - dist[t] >= 0
+
+
+@pytest.fixture
+def both_screens_compared(monkeypatch):
+    """Run every pair screen both ways and record whether the two agreed."""
+    pytest.importorskip("numpy")
+    screen = column_generation._PairTable.screen
+    seen = []
+
+    def compared(table, d_request, top, top_key):
+        fast = screen(table, d_request, top, top_key)
+        arrays, table.arrays = table.arrays, None
+        try:
+            plain = screen(table, d_request, top, top_key)
+        finally:
+            table.arrays = arrays
+        seen.append((arrays is not None, fast == plain, len(plain)))
+        return fast
+
+    monkeypatch.setattr(column_generation._PairTable, "screen", compared)
+    return seen
+
+
+@pytest.mark.usefixtures("first_pairs_one")
+@pytest.mark.parametrize("seed", range(4))
+def test_numpy_and_pure_python_screens_keep_the_same_pairs(seed, both_screens_compared):
+    requests, listeners, p = random_round(seed, n_requests=60, n_listeners=12)
+    propose(requests, listeners, p)
+    assert both_screens_compared
+    assert all(vectorised for vectorised, _, _ in both_screens_compared)
+    assert all(same for _, same, _ in both_screens_compared)
+    assert any(kept for _, _, kept in both_screens_compared)
+
+
+@settings(max_examples=200, deadline=None)
+@given(crowded())
+def test_pure_python_screen_reaches_the_full_network_optimum(instance):
+    requests, listeners, p = instance
+    saved = column_generation.FIRST_PAIRS, column_generation.USE_NUMPY
+    column_generation.FIRST_PAIRS, column_generation.USE_NUMPY = 1, False
+    try:
+        grown = propose(requests, listeners, p)
+    finally:
+        column_generation.FIRST_PAIRS, column_generation.USE_NUMPY = saved
+    full = propose(requests, listeners, p, prune=False)
+    assert grown.stats["matched"] == full.stats["matched"]
+    assert grown.stats["total_score"] == full.stats["total_score"]
+    assert_feasible(grown, requests, listeners, p)
+
+
+def test_listener_top_bounds_every_start_of_the_listener():
+    requests, listeners, p = random_round(1, n_requests=30, n_listeners=8)
+    captured = {}
+    solve = column_generation.solve
+
+    def capture(c, solver, first_pairs=None):
+        captured["c"] = c
+        return solve(c, solver, first_pairs)
+
+    column_generation.solve, saved = capture, column_generation.solve
+    try:
+        propose(requests, listeners, p)
+    finally:
+        column_generation.solve = saved
+    c = captured["c"]
+    checked = 0
+    for li, positions in enumerate(c.slot_day):
+        for k, u in enumerate(column_generation.URGENCY_KEYS):
+            points = [c.earliness[u][t] + c.week_load[c.day_week[d]] for t, d in positions.items()]
+            if points:
+                assert c.listener_top[li][k] == max(points)
+                checked += 1
+    assert checked
