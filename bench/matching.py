@@ -13,22 +13,25 @@ meets the targets: (1000, 300, 30) in 1 s and (5000, 1000, 40) in 10 s end to en
 networkx and OR-Tools are imported before timing, as in a running service. The
 networkx default skips the largest size unless --networkx-all is given.
 
-Figures on 2 shared cores (bitset candidates, column generation; "arcs" are the
-request arcs of the last network solved):
+Figures on 2 shared cores, busy with other work during this run (bitset candidates,
+column generation, pairs screened before pricing; "arcs" are the request arcs of the
+last network solved). The code before the screen measured 1.70 s for OR-Tools at
+(1000, 300, 30) on the same busy machine, 0.98 s when it was quiet:
 
     size              method    build s  solve s  total s  peak MB  arcs     matched  score
-    (200, 80, 20)     networkx  0.100    0.354    0.470    41.9     3216     191      12182
-    (200, 80, 20)     ortools   0.053    0.171    0.241    68.5     3216     191      12182
-    (200, 80, 20)     naive     0.168    1.169    1.354    53.9     6938     191      12182
-    (1000, 300, 30)   networkx  0.504    17.514   18.097   83.3     24759    951      65728
-    (1000, 300, 30)   ortools   0.295    0.596    0.979    92.4     24759    951      65728
-    (1000, 300, 30)   naive     1.262    58.940   60.253   303.1    195516   951      65728
-    (5000, 1000, 40)  ortools   3.239    16.463   19.939   324.6    295016   3331     239850
+    (200, 80, 20)     networkx  0.056    0.330    0.396    54.6     3216     191      12182
+    (200, 80, 20)     ortools   0.053    0.130    0.193    68.9     3216     191      12182
+    (200, 80, 20)     naive     0.147    1.090    1.253    53.9     6938     191      12182
+    (1000, 300, 30)   networkx  0.477    13.066   13.593   95.3     24759    951      65728
+    (1000, 300, 30)   ortools   0.499    1.008    1.586    96.3     24759    951      65728
+    (1000, 300, 30)   naive     1.588    63.497   65.171   303.0    195516   951      65728
+    (5000, 1000, 40)  ortools   2.688    13.606   16.536   393.1    295016   3331     239850
 
-Same optimum everywhere. OR-Tools meets the 1 s target; the networkx default does
-not (its network simplex takes most of the time), and neither meets 10 s on the
-largest size yet: pricing the unmatched requests' pairs and solving ~300,000 arcs
-per round dominate there.
+Same optimum everywhere. Neither solver meets 10 s on the largest size yet: pricing
+is down to about 1 s a round, and the three OR-Tools solves of ~300,000 arcs (about
+5 s), the residual potentials (about 1.5 s) and building the candidates dominate. The
+first round adds ~170,000 arcs for the requests left unmatched; adding fewer per round
+took more rounds and more time.
 """
 
 from __future__ import annotations

@@ -24,9 +24,10 @@ the answer is optimal for all of them.
    to step 2; the subset only grows, so this ends.
 
 Each pair carries a bound at least the score of each of its arcs (pair points +
-earliness of its first shared start + its listener's best load); a request's pairs
-are sorted by that bound, so pricing stops at the first pair whose bound cannot give a
-negative reduced cost.
+earliness of its first shared start + its listener's best load). Pricing screens every
+pair by its listener's highest head potential and highest potential plus earliness and
+load (numpy when installed), then by bitsets of the listener's starts, and produces the
+arcs only of the pairs that may still price below the margin (see ``_price``).
 """
 
 from __future__ import annotations
