@@ -195,3 +195,44 @@ def test_listener_top_bounds_every_start_of_the_listener():
                 assert c.listener_top[li][k] == max(points)
                 checked += 1
     assert checked
+
+
+@pytest.fixture
+def both_potentials_compared(monkeypatch):
+    """Compute every round's potentials both ways and record whether they agreed."""
+    np = pytest.importorskip("numpy")
+    seen = []
+
+    def compared(net, flows):
+        fast = column_generation._potentials_numpy(np, net, flows)
+        plain = column_generation._potentials_queue(net, flows)
+        seen.append((fast == plain, min(plain)))
+        return fast
+
+    monkeypatch.setattr(column_generation, "potentials", compared)
+    return seen
+
+
+@pytest.mark.usefixtures("first_pairs_one")
+@pytest.mark.parametrize("seed", range(4))
+def test_numpy_and_pure_python_potentials_agree(seed, both_potentials_compared):
+    requests, listeners, p = random_round(seed, n_requests=60, n_listeners=12)
+    grown = propose(requests, listeners, p)
+    full = propose(requests, listeners, p, prune=False)
+    assert both_potentials_compared
+    assert all(same for same, _ in both_potentials_compared)
+    assert any(lowest < 0 for _, lowest in both_potentials_compared)
+    assert (grown.stats["matched"], grown.stats["total_score"]) == (
+        full.stats["matched"],
+        full.stats["total_score"],
+    )
+
+
+def test_numpy_potentials_refuse_a_negative_cycle():
+    np = pytest.importorskip("numpy")
+    layout = column_generation._Layout()
+    a = layout.node()
+    layout.edge(column_generation.SOURCE, a, 1, -2)
+    layout.edge(a, column_generation.SOURCE, 1, 1)
+    with pytest.raises(RuntimeError, match="negative cycle"):
+        column_generation._potentials_numpy(np, layout, [0, 0])
