@@ -91,33 +91,43 @@ def _layout(c: Candidates, active: list[int], subset: dict[int, dict]) -> _Layou
     for r in active:
         net.request_node[r] = node = net.node()
         net.edge(SOURCE, node, 1, 0)
-    for r in active:
-        tail = net.request_node[r]
-        arcs = subset[r]
-        for key in sorted(arcs):
-            li, position = key
-            day, score = arcs[key]
-            day_node = net.day_node.get(day)
-            if day_node is None:
-                week = c.day_week[day]
-                week_node = net.week_node.get(week)
-                if week_node is None:
-                    net.week_node[week] = week_node = net.node()
-                    net.owner.append((week_node, li))
-                    net.edge(week_node, SINK, c.week_cap[week], 0)
-                net.day_node[day] = day_node = net.node()
-                net.owner.append((day_node, li))
-                net.edge(day_node, week_node, c.day_cap[day], 0)
-            if c.day_cap[day] == 1:
-                head = day_node  # the day arc already admits one session
-            else:
-                head = net.slot_node.get(key)
-                if head is None:
-                    net.slot_node[key] = head = net.node()
-                    net.owner.append((head, li))
-                    net.edge(head, day_node, 1, 0)
-            net.arc_edge.append((r, li, position, net.edge(tail, head, 1, 100 - score)))
+    _extend(
+        c,
+        net,
+        [(r, key, *subset[r][key]) for r in active for key in sorted(subset[r])],
+    )
     return net
+
+
+def _extend(c: Candidates, net: _Layout, arcs: list[tuple[int, tuple[int, int], int, int]]):
+    """Append request arcs (request, (listener, position), day, score) to the network.
+
+    Nodes and edges already laid out keep their numbers, so a round's network is the
+    last one plus the arcs that pricing added, in the order it added them.
+    """
+    for r, key, day, score in arcs:
+        li = key[0]
+        day_node = net.day_node.get(day)
+        if day_node is None:
+            week = c.day_week[day]
+            week_node = net.week_node.get(week)
+            if week_node is None:
+                net.week_node[week] = week_node = net.node()
+                net.owner.append((week_node, li))
+                net.edge(week_node, SINK, c.week_cap[week], 0)
+            net.day_node[day] = day_node = net.node()
+            net.owner.append((day_node, li))
+            net.edge(day_node, week_node, c.day_cap[day], 0)
+        if c.day_cap[day] == 1:
+            head = day_node  # the day arc already admits one session
+        else:
+            head = net.slot_node.get(key)
+            if head is None:
+                net.slot_node[key] = head = net.node()
+                net.owner.append((head, li))
+                net.edge(head, day_node, 1, 0)
+        edge = net.edge(net.request_node[r], head, 1, 100 - score)
+        net.arc_edge.append((r, li, key[1], edge))
 
 
 def _flows_networkx(net: _Layout, supply: int) -> list[int]:
@@ -326,6 +336,9 @@ class _PairTable:
                 bound.append(b)
                 urgency.append(u)
         self.listener, self.points, self.bound, self.urgency = listener, points, bound, urgency
+        # Pairs whose kept arcs have all joined the subset: nothing of theirs is left
+        # out, so later rounds skip them (the subset only grows).
+        self.complete: set[int] = set()
         self.arrays = None
         if USE_NUMPY:
             try:
@@ -362,8 +375,13 @@ class _PairTable:
         return found
 
 
-def _price(c: Candidates, active, subset, net: _Layout, dist: list[int], table: _PairTable) -> int:
-    """Add the omitted arcs that price below MARGIN; return how many price below zero.
+def _price(
+    c: Candidates, active, subset, net: _Layout, dist: list[int], table: _PairTable
+) -> tuple[int, list]:
+    """Return how many omitted arcs price below zero and those that price below MARGIN.
+
+    The arcs returned, (request, (listener, position), day, score) in pricing order,
+    have joined ``subset``.
 
     An arc r -> head at start t of pair points b prices at 100 - s + d(r) - p, where p is
     the head's potential and s = min(100, max(0, b + e(t))) its score, e(t) being the
@@ -377,7 +395,8 @@ def _price(c: Candidates, active, subset, net: _Layout, dist: list[int], table: 
     pair (its kept arcs start at some of those) can price below MARGIN, and the pair
     is skipped without producing its arcs.
 
-    The pairs wholly in the first subset are not in the table.
+    The pairs wholly in the first subset are not in the table, and a pair whose arcs
+    have all joined the subset is not produced again.
     """
     urgencies = {c.request_urgency[r] for r in active}
     levels = _head_levels(c, net, dist, urgencies)
@@ -395,7 +414,11 @@ def _price(c: Candidates, active, subset, net: _Layout, dist: list[int], table: 
     negative = 0
     day_cap, day_week = c.day_cap, c.day_week
     slot_node, day_node, week_node = net.slot_node, net.day_node, net.week_node
+    complete = table.complete
+    added: list[tuple[int, tuple[int, int], int, int]] = []
     for i in table.screen(d_request, top, top_key):
+        if i in complete:
+            continue
         r = table.request[i]
         _, li, base = c.pairs[r][table.rank[i]]
         d_r = d_request[r]
@@ -410,6 +433,7 @@ def _price(c: Candidates, active, subset, net: _Layout, dist: list[int], table: 
                 continue
         arcs = subset[r]
         found = 0
+        whole = True
         for position, day, score in c.pair_arcs(r, li, base):
             key = (li, position)
             if key in arcs:
@@ -422,9 +446,14 @@ def _price(c: Candidates, active, subset, net: _Layout, dist: list[int], table: 
             reduced = 100 - score + d_r - (sink if node is None else dist[node])
             if reduced < MARGIN:
                 arcs[key] = (day, score)
+                added.append((r, key, day, score))
                 found += reduced < 0
+            else:
+                whole = False
+        if whole:
+            complete.add(i)
         negative += found
-    return negative
+    return negative, added
 
 
 def solve(c: Candidates, solver: str, first_pairs: int | None = None) -> Outcome:
@@ -442,14 +471,16 @@ def solve(c: Candidates, solver: str, first_pairs: int | None = None) -> Outcome
                 arcs[(li, position)] = (day, score)
     table = _PairTable(c, active, first_pairs)
     rounds = 0
+    net = _layout(c, active, subset)
     while True:
         rounds += 1
-        net = _layout(c, active, subset)
         if solver == "ortools":
             flows = _flows_ortools(net, len(active))
         else:
             flows = _flows_networkx(net, len(active))
-        if not _price(c, active, subset, net, potentials(net, flows), table):
+        negative, added = _price(c, active, subset, net, potentials(net, flows), table)
+        if not negative:
             break
+        _extend(c, net, added)
     chosen = {r: (li, pos) for r, li, pos, edge in net.arc_edge if flows[edge] > 0}
     return Outcome(chosen, len(net.arc_edge), rounds)
