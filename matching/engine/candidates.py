@@ -17,6 +17,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
 from matching.engine.model import Listener, Params, Request
 from matching.engine.scoring import (
@@ -221,7 +222,7 @@ def build_candidates(
         continuity = weights.continuity
         urgent = urgency_points(request, params)
         early = earliness[urgency]
-        for li in fit[r]:
+        for li in sorted(fit[r]):
             shared = mask & listener_mask[li]
             if not shared:
                 continue
@@ -232,12 +233,10 @@ def build_candidates(
                 base += continuity
             first = (shared & -shared).bit_length() - 1
             found.append((base + early[first] + most_load[li], li, base))
-        found.sort(key=_by_bound)
+        # Listeners come in ascending order and the sort is stable (reverse included),
+        # so ties on the bound keep the lower listener index first.
+        found.sort(key=itemgetter(0), reverse=True)
     return c
-
-
-def _by_bound(pair: tuple[int, int, int]) -> tuple[int, int]:
-    return -pair[0], pair[1]
 
 
 def _instant(seconds: int) -> datetime:
