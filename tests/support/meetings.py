@@ -12,7 +12,11 @@ import vobject
 from matching.extensions import db
 from matching.models import MatchingRound, Meeting, Proposal, SupportRequest, User, now_utc
 
-ALL_WEEK = [(day, "00:00", "23:59") for day in range(7)]
+# Every minute of the week (a window ending at 00:00 runs to midnight), so tests that
+# book "in 20 hours" do not depend on the hour they run at.
+ALL_WEEK = [
+    (day, start, end) for day in range(7) for start, end in (("00:00", "12:00"), ("12:00", "00:00"))
+]
 SENSITIVE = re.compile(
     r"\b(trauma\w*|stress\w*|burn[- ]?out|crisis|ptsd|support|mental[- ]health|distress\w*)\b",
     re.IGNORECASE,
