@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo
 
 from matching.errors import Conflict, Invalid
 from matching.extensions import db, limiter
@@ -29,10 +29,12 @@ class RegisterForm(FlaskForm):
         ],
         validators=[DataRequired()],
     )
-    display_name = StringField("Name to show", validators=[DataRequired(), Length(max=80)])
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    # Name, e-mail and password are checked by the accounts service, which reports every
+    # problem at once; required-field checks here would hide the rest until a resubmit.
+    display_name = StringField("Name to show")
+    email = EmailField("E-mail")
     timezone = TimezoneField()
-    password = PasswordField("Password (at least 12 characters)", validators=[DataRequired()])
+    password = PasswordField("Password (at least 12 characters)")
 
 
 class LoginForm(FlaskForm):

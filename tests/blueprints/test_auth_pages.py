@@ -65,16 +65,16 @@ def test_register_page_preselects_the_zone_from_the_query(client):
     ("overrides", "message"),
     [
         ({"password": "short pass"}, "Use at least 12 characters."),
-        ({"password": ""}, "This field is required."),
+        ({"password": ""}, "Use at least 12 characters."),
         ({"email": "not-an-email"}, "That does not look like an e-mail address."),
         ({"email": "ana@"}, "That does not look like an e-mail address."),
-        ({"email": ""}, "This field is required."),
+        ({"email": ""}, "Please fill this in."),
         ({"timezone": "Mars/Olympus"}, "Not a valid choice."),
         ({"timezone": "localtime"}, "Not a valid choice."),
         ({"timezone": "../x"}, "Not a valid choice."),
         ({"timezone": ""}, "Not a valid choice."),
-        ({"display_name": "   "}, "This field is required."),
-        ({"display_name": "x" * 81}, "Field cannot be longer than 80 characters."),
+        ({"display_name": "   "}, "Please fill this in."),
+        ({"display_name": "x" * 81}, "Keep it under 80 characters."),
         ({"role": "coordinator"}, "Not a valid choice."),
         ({"role": ""}, "This field is required."),
     ],
@@ -88,6 +88,14 @@ def test_register_rejects_bad_input_with_a_message_and_creates_nothing(
     assert r.status_code == 200
     assert message in r.get_data(as_text=True)
     assert 'class="error"' in r.get_data(as_text=True)
+    assert users(app) == []
+
+
+def test_register_reports_every_problem_at_once(app, client):
+    r = client.post("/register", data=form_for(display_name="", password="short"))
+    html = r.get_data(as_text=True)
+    assert "Please fill this in." in html
+    assert "Use at least 12 characters." in html
     assert users(app) == []
 
 
