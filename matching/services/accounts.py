@@ -210,7 +210,7 @@ def export_user(user: User) -> dict:
         "profile": profiles.profile_dict(user),
         "availability": availability.availability_dict(user),
         "time_off": availability.time_off_list(user),
-        "requests": [requests.request_dict(r, include_note=True) for r in requests_rows],
+        "requests": requests.request_dicts(list(requests_rows), include_note=True),
         "meetings": [meetings.meeting_dict(m) for m in meetings.meetings_for(user)],
         "feedback": meetings.feedback_by(user),
         "calendar_feed_active": user.feed_token_hash is not None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func
+from sqlalchemy.orm import selectinload
 
 from matching.errors import Invalid, NotFound
 from matching.extensions import db
@@ -19,6 +20,7 @@ def list_listeners(*, after: int | None = None, limit: int = 200) -> tuple[list[
         .join(ListenerProfile, ListenerProfile.user_id == User.id)
         .where(User.role == "listener")
         .where(User.active.is_(True))
+        .options(selectinload(User.listener_profile))
         .order_by(User.id)
     )
     if after:

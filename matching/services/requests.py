@@ -110,23 +110,33 @@ def crisis_resources() -> str:
     return current_app.config["CRISIS_RESOURCES"]
 
 
-def request_dict(req: SupportRequest, *, include_note: bool = False) -> dict:
-    meeting = db.session.scalar(
-        db.select(Meeting).where(Meeting.request_id == req.id).order_by(Meeting.id.desc()).limit(1)
-    )
-    data = {
-        "id": req.id,
-        "status": req.status,
-        "urgency": req.urgency,
-        "topics": list(req.topics),
-        "modalities": list(req.modalities),
-        "created_at": req.created_at.isoformat(),
-        "meeting": None,
-    }
-    if meeting is not None:
-        from matching.services.meetings import meeting_dict
+def request_dicts(rows: list[SupportRequest], *, include_note: bool = False) -> list[dict]:
+    """Serialise requests with their latest meeting, in one query for all of them."""
+    from matching.services.meetings import meeting_dict
 
-        data["meeting"] = meeting_dict(meeting)
-    if include_note:
-        data["note"] = req.note
-    return data
+    latest: dict[int, Meeting] = {}
+    ids = [r.id for r in rows]
+    if ids:
+        for meeting in db.session.scalars(
+            db.select(Meeting).where(Meeting.request_id.in_(ids)).order_by(Meeting.id)
+        ):
+            latest[meeting.request_id] = meeting
+    answers = []
+    for req in rows:
+        data = {
+            "id": req.id,
+            "status": req.status,
+            "urgency": req.urgency,
+            "topics": list(req.topics),
+            "modalities": list(req.modalities),
+            "created_at": req.created_at.isoformat(),
+            "meeting": meeting_dict(latest[req.id]) if req.id in latest else None,
+        }
+        if include_note:
+            data["note"] = req.note
+        answers.append(data)
+    return answers
+
+
+def request_dict(req: SupportRequest, *, include_note: bool = False) -> dict:
+    return request_dicts([req], include_note=include_note)[0]

@@ -47,3 +47,22 @@ def test_inputs_carry_profiles_and_windows(app, make_user):
     ]
     assert request.topics == frozenset({"grief"})
     assert request.organization == "B"
+
+
+def test_lists_do_not_query_per_row(app, api, make_user, count_queries):
+    coordinator = api(make_user("coordinator"))
+
+    def queries() -> tuple[int, int]:
+        with count_queries() as box:
+            listeners = coordinator.get("/api/v1/listeners")
+            requests = coordinator.get("/api/v1/requests")
+        assert listeners.status_code == requests.status_code == 200
+        return box["n"], len(listeners.json["items"]) + len(requests.json["items"])
+
+    _programme(app, make_user, 2)
+    small, rows = queries()
+    assert rows == 4
+    _programme(app, make_user, 8)
+    large, rows = queries()
+    assert rows == 20
+    assert large == small

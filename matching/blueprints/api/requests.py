@@ -52,4 +52,4 @@ def index():
             "Unknown status.", fields={"status": "one of " + ", ".join(REQUEST_STATUSES)}
         )
     rows, next_cursor = requests_service.list_requests(status, after=cursor_arg())
-    return listing([requests_service.request_dict(r) for r in rows], next_cursor)
+    return listing(requests_service.request_dicts(rows), next_cursor)
