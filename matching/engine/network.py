@@ -6,6 +6,9 @@ bypass source -> sink of cost BIG for requests left unmatched. Only the request 
 are many; this module solves the min-cost flow on a subset of them and proves that
 the answer is optimal for all of them.
 
+0. Split the requests into connected components (requests joined by shared
+   listeners); components share no node but the source and sink, so each is solved
+   alone, one after another, and the flows add up.
 1. Start with every arc of each request's few most promising listeners.
 2. Solve the min-cost flow on the subset (networkx network simplex or OR-Tools).
 3. Compute node potentials d: shortest distances in the residual network from a
@@ -52,8 +55,8 @@ class Outcome:
     """What the exact solve found: request index -> (listener index, grid position)."""
 
     chosen: dict[int, tuple[int, int]]
-    arcs: int  # request arcs in the last network solved
-    rounds: int  # networks solved
+    arcs: int  # request arcs in the last network solved, summed over components
+    rounds: int  # networks solved for the component that needed most
     stats: dict = field(default_factory=dict)
 
 
@@ -458,13 +461,54 @@ def _price(
     return negative, added
 
 
+def components(c: Candidates, active: list[int]) -> list[list[int]]:
+    """Group the active requests by the connected components of their pairs.
+
+    Two requests are in one component when a chain of shared listeners joins them. No
+    arc, day or week node is shared between components, so the min-cost flow of the
+    whole network is the sum of the components' flows and each is solved on its own.
+    Components come in the order of their lowest request index, requests ascending.
+    """
+    parent = list(range(len(c.pairs)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    first_request: dict[int, int] = {}  # listener index -> a request it pairs with
+    for r in active:
+        for _, li, _ in c.pairs[r]:
+            other = first_request.setdefault(li, r)
+            a, b = find(r), find(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = {}
+    for r in active:
+        groups.setdefault(find(r), []).append(r)
+    return [groups[root] for root in sorted(groups)]
+
+
 def solve(c: Candidates, solver: str, first_pairs: int | None = None) -> Outcome:
     """Return a min-cost max-flow assignment of the whole candidate network, exactly."""
     if first_pairs is None:
         first_pairs = FIRST_PAIRS
     active = [r for r, pairs in enumerate(c.pairs) if pairs]
-    if not active:
-        return Outcome({}, 0, 0)
+    outcome = Outcome({}, 0, 0, {"components": 0})
+    for part in components(c, active):
+        chosen, arcs, rounds = _solve_component(c, part, solver, first_pairs)
+        outcome.chosen.update(chosen)
+        outcome.arcs += arcs
+        outcome.rounds = max(outcome.rounds, rounds)
+        outcome.stats["components"] += 1
+    return outcome
+
+
+def _solve_component(
+    c: Candidates, active: list[int], solver: str, first_pairs: int
+) -> tuple[dict[int, tuple[int, int]], int, int]:
+    """Column generation on one component: (chosen, request arcs solved last, rounds)."""
     subset: dict[int, dict] = {}
     for r in active:
         arcs = subset[r] = {}
@@ -485,4 +529,4 @@ def solve(c: Candidates, solver: str, first_pairs: int | None = None) -> Outcome
             break
         _extend(c, net, added)
     chosen = {r: (li, pos) for r, li, pos, edge in net.arc_edge if flows[edge] > 0}
-    return Outcome(chosen, len(net.arc_edge), rounds)
+    return chosen, len(net.arc_edge), rounds

@@ -25,7 +25,7 @@ Each move strictly improves r's rank and changes nobody else, so repeating them 
 in an optimal solution that uses kept arcs only. When a day has capacity 1 the slot
 node is redundant (the day arc already admits one session) and r links to the day.
 Requests and listeners that share no candidate fall into separate connected
-components, solved one by one.
+components, solved one by one (``network.components``).
 
 The pruned network is never built whole. ``candidates`` keeps free starts as bitsets
 over one time grid and produces the kept arcs of any pair on demand; ``network`` solves
@@ -319,30 +319,6 @@ def _build(
     return net, prepared, times, index
 
 
-def _components(net: _Network, n_requests: int) -> list[list[int]]:
-    """Group arc indexes into connected components of requests and listeners."""
-    parent = list(range(n_requests))
-    listener_root: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for r, li in zip(net.arc_request, net.arc_listener, strict=True):
-        if li in listener_root:
-            a, b = find(r), find(listener_root[li])
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-        else:
-            listener_root[li] = r
-    groups: dict[int, list[int]] = defaultdict(list)
-    for arc, r in enumerate(net.arc_request):
-        groups[find(r)].append(arc)
-    return [groups[key] for key in sorted(groups)]
-
-
 def _layout(net: _Network, arcs: list[int], prune: bool):
     """Return integer nodes, supplies and arcs (tail, head, capacity, cost) of a component."""
     nodes: dict = {}
@@ -494,7 +470,12 @@ def _solve_pruned(requests, listeners, params, solver):
         first = (shared & -shared).bit_length() - 1
         chosen[r] = (li, candidates.grid[position], first == position)
     fitting = [len(pairs) for pairs in candidates.pairs]
-    stats = {"candidates": outcome.arcs, "pairs": sum(fitting), "rounds": outcome.rounds}
+    stats = {
+        "candidates": outcome.arcs,
+        "pairs": sum(fitting),
+        "rounds": outcome.rounds,
+        "components": outcome.stats["components"],
+    }
     return chosen, fitting, prepared, times, index, built, stats
 
 
@@ -520,7 +501,12 @@ def _solve_full(requests, listeners, params):
         li, start = net.arc_listener[arc], net.arc_start[arc]
         first = _pair_slots(times[r], prepared[li].starts, session)
         found[r] = (li, start, prepared[li].starts[first[0]] == start)
-    stats = {"candidates": len(net.arc_request), "pairs": sum(fitting), "rounds": 1}
+    stats = {
+        "candidates": len(net.arc_request),
+        "pairs": sum(fitting),
+        "rounds": 1,
+        "components": 1,
+    }
     return found, fitting, prepared, times, index, built, stats
 
 

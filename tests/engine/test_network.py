@@ -236,3 +236,51 @@ def test_numpy_potentials_refuse_a_negative_cycle():
     layout.edge(a, column_generation.SOURCE, 1, 1)
     with pytest.raises(RuntimeError, match="negative cycle"):
         column_generation._potentials_numpy(np, layout, [0, 0])
+
+
+def test_groups_that_share_no_listener_are_solved_apart_with_the_same_answer():
+    from dataclasses import replace
+
+    first, first_listeners, p = random_round(5, n_requests=40, n_listeners=10)
+    second, second_listeners, _ = random_round(6, n_requests=40, n_listeners=10)
+    # The second group speaks only Polish and has its own ids.
+    second = [
+        replace(
+            r, id=r.id + 1000, practitioner_id=r.practitioner_id + 1000, languages=frozenset({"pl"})
+        )
+        for r in second
+    ]
+    second_listeners = [
+        replace(lis, id=lis.id + 1000, languages=frozenset({"pl"})) for lis in second_listeners
+    ]
+    together = propose(first + second, first_listeners + second_listeners, p)
+    apart = [propose(first, first_listeners, p), propose(second, second_listeners, p)]
+    assert together.stats["components"] >= 2
+    assert together.stats["components"] == sum(a.stats["components"] for a in apart)
+    assert together.stats["matched"] > 0
+    assert set(together.proposals) == {x for a in apart for x in a.proposals}
+    full = propose(first + second, first_listeners + second_listeners, p, prune=False)
+    assert (together.stats["matched"], together.stats["total_score"]) == (
+        full.stats["matched"],
+        full.stats["total_score"],
+    )
+
+
+def test_components_join_requests_through_shared_listeners():
+    c = column_generation.Candidates(
+        grid=[],
+        earliness={},
+        listener_mask=[0] * 4,
+        slot_day=[],
+        day_mask=[],
+        day_cap=[],
+        day_week=[],
+        week_cap=[],
+        week_load=[],
+        week_listener=[],
+        listener_weeks=[],
+    )
+    # Requests 0 and 2 share listener 1; request 3 shares listener 2 with request 2;
+    # request 1 has no pair; request 4 is alone with listener 3.
+    c.pairs = [[(50, 1, 0)], [], [(50, 1, 0), (40, 2, 0)], [(30, 2, 0)], [(20, 3, 0)]]
+    assert column_generation.components(c, [0, 2, 3, 4]) == [[0, 2, 3], [4]]
