@@ -254,7 +254,8 @@ def queue_reminders(now: datetime | None = None) -> int:
     """Queue one reminder per attendee for meetings starting within a day; return how many.
 
     The dedupe key names the meeting's SEQUENCE, so a moved meeting is reminded
-    of again, and running this any number of times queues each reminder once.
+    of again, and running this any number of times queues each reminder once. The
+    meeting records when its latest reminder was queued.
     """
     from matching.services import notices
 
@@ -296,5 +297,6 @@ def queue_reminders(now: datetime | None = None) -> int:
             kind="reminder",
             dedupe_key=key,
         )
+        meeting.reminder_queued_at = now
         count += 1
     return count

@@ -244,11 +244,14 @@ def test_reminders_are_queued_once_however_often_the_worker_runs(smtp_app, app, 
     soon = now_utc().replace(second=0, microsecond=0) + timedelta(hours=20)
     later = future_start(days=3)
     soon_id = book(app, pair, soon)
-    book(app, pair, later)
+    later_id = book(app, pair, later)
     for _ in range(3):
         result = runner.invoke(args=["outbox", "deliver"])
         assert result.exit_code == 0, result.output
     reminders = [r for r in _rows(app) if r.kind == "reminder"]
+    with app.app_context():
+        assert db.session.get(Meeting, soon_id).reminder_queued_at is not None
+        assert db.session.get(Meeting, later_id).reminder_queued_at is None
     assert sorted(r.dedupe_key for r in reminders) == sorted(
         [f"reminder-{soon_id}-0-{pair.listener}", f"reminder-{soon_id}-0-{pair.practitioner}"]
     )
