@@ -156,3 +156,53 @@ def test_coordinator_signs_in_and_verifies_a_listener(app, page, make_user, tmp_
     lp = user_by_email(app, "lena@example.org").listener_profile
     assert lp.verified_at is not None
     assert lp.training_valid_until == valid_until
+
+
+def test_coordinator_runs_a_round_on_the_demo_reads_why_and_approves(app, page, tmp_path):
+    from matching import demo
+    from matching.models import Meeting, OutboxMessage, Proposal
+
+    with app.app_context():
+        assert demo.seed()
+        db.session.commit()
+
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(demo.COORDINATOR)
+    page.get_by_label("Password").fill(demo.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/coordinator/")
+
+    page.get_by_role("navigation").get_by_role("link", name="Rounds").click()
+    page.get_by_role("button", name="Run a matching round").click()
+    expect(page.get_by_text("Round finished:")).to_be_visible()
+
+    # Why each pair was proposed, and why the rest were not.
+    proposals = page.locator("section[id^=proposal-]")
+    expect(proposals.first).to_be_visible()
+    first = proposals.first
+    reasons = first.locator("ul.reasons li").all_inner_texts()
+    assert reasons, "a proposal shows no reasons"
+    assert any(text.startswith("earliest shared time") for text in reasons), reasons
+    waiting = page.locator("section[id^=unmatched-]")
+    expect(waiting.filter(has_text="no verified listener speaks Polish")).to_have_count(1)
+    expect(waiting.filter(has_text="only listeners from your own organisation fit")).to_have_count(
+        1
+    )
+    page.screenshot(path=tmp_path / "coordinator-round.png", full_page=True)
+
+    proposal_id = int(first.get_attribute("id").removeprefix("proposal-"))
+    first.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text("Approved. The conversation is booked")).to_be_visible()
+    expect(page.locator(f"#proposal-{proposal_id}")).to_contain_text("Approved.")
+
+    with app.app_context():
+        proposal = db.session.get(Proposal, proposal_id)
+        meeting = db.session.scalar(
+            db.select(Meeting).where(Meeting.request_id == proposal.request_id)
+        )
+        assert meeting is not None
+        assert (meeting.listener_id, meeting.start_at) == (proposal.listener_id, proposal.start_at)
+        invites = db.session.scalars(
+            db.select(OutboxMessage).where(OutboxMessage.meeting_id == meeting.id)
+        ).all()
+        assert sorted(m.kind for m in invites) == ["invite", "invite"]
