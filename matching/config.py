@@ -125,6 +125,17 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         app.config["SECRET_KEY"] = _dev_secret(instance)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+    _check_weights(app.config["MATCH_WEIGHTS"])
+
+
+def _check_weights(weights) -> None:
+    """Refuse score weights the engine cannot use, at start-up rather than in a round."""
+    from matching.engine import Weights
+
+    try:
+        Weights(**weights)
+    except (TypeError, ValueError) as err:
+        raise RuntimeError(f"MATCH_WEIGHTS: {err}") from None
 
 
 def _local_only(app: Flask) -> bool:

@@ -31,6 +31,22 @@ def test_testing_config_is_applied():
     assert app.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
 
 
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ({"field": 60, "topics": 60}, "at most 100, not 180"),
+        ({"load": -5}, "at least 0"),
+        ({"load": 7.5}, "whole numbers"),
+        ({"kindness": 5}, "kindness"),
+    ],
+)
+def test_score_weights_the_engine_cannot_use_stop_the_start(weights, message):
+    config = {"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    config["MATCH_WEIGHTS"] = {**create_app(config).config["MATCH_WEIGHTS"], **weights}
+    with pytest.raises(RuntimeError, match=f"MATCH_WEIGHTS: .*{message}"):
+        create_app(config)
+
+
 def test_production_refuses_to_start_without_a_secret(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://u@db.invalid/alongside")
     monkeypatch.delenv("SECRET_KEY", raising=False)

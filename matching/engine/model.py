@@ -7,7 +7,7 @@ times in the owner's IANA zone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
 
 URGENCIES = ("routine", "soon", "urgent")
@@ -40,6 +40,13 @@ class Weights:
     urgency: int = 15
     earliness: int = 15
     load: int = 15
+
+    def __post_init__(self):
+        values = [getattr(self, f.name) for f in fields(self)]
+        if any(type(v) is not int or v < 0 for v in values):
+            raise ValueError("score weights must be whole numbers of at least 0")
+        if sum(values) > 100:
+            raise ValueError(f"score weights must add up to at most 100, not {sum(values)}")
 
 
 @dataclass(frozen=True)
