@@ -58,6 +58,7 @@ class Candidates:
     day_week: list[int]
     week_cap: list[int]
     week_load: list[int]  # load points per week node
+    week_spread: list[list[int]]  # per week node: cost of the round's 1st, 2nd, ... session
     week_listener: list[int]  # listener index per week node
     listener_weeks: list[int]  # week nodes per listener
     request_mask: list[int] = field(default_factory=list)
@@ -122,6 +123,7 @@ def build_candidates(
     day_week: list[int],
     week_cap: list[int],
     week_booked: list[int],
+    week_spread: list[list[int]],
     request_intervals: Sequence[Sequence[tuple[int, int]]],
     request_blocked: Sequence[Sequence[tuple[int, int]]],
     fit: Sequence[Sequence[int]],
@@ -177,6 +179,7 @@ def build_candidates(
         day_week,
         week_cap,
         week_load,
+        week_spread,
         week_listener,
         listener_weeks,
     )

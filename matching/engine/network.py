@@ -1,8 +1,9 @@
 """Solve the candidate network exactly without building all of it (column generation).
 
 The network is the solver module's: source -> request (cap 1) -> (listener, slot)
-(cap 1, cost 100 - score) -> (listener, day) -> (listener, week) -> sink, plus the
-bypass source -> sink of cost BIG for requests left unmatched. Only the request arcs
+(cap 1, cost 100 - score) -> (listener, day) -> (listener, week) -> sink (one arc
+per distinct load step, costs never falling, all at least 0), plus the bypass
+source -> sink of cost BIG for requests left unmatched. Only the request arcs
 are many; this module solves the min-cost flow on a subset of them and proves that
 the answer is optimal for all of them.
 
@@ -18,7 +19,8 @@ the answer is optimal for all of them.
 4. Price every arc left out: request r -> head of cost c has reduced cost
    c + d(r) - d(head). A head that is not in the subset's network gets the smallest
    potential that keeps its own outgoing arc (cost 0, no flow) non-negative: a slot
-   node takes its day's potential, a day node its week's, a week node the sink's.
+   node takes its day's potential, a day node its week's, a week node the sink's
+   (its arcs to the sink cost at least 0).
    Nodes reached only through arcs left out carry no flow, so with these potentials
    every arc of the whole network has a non-negative reduced cost once no omitted arc
    prices below zero. The subset's flow is then a feasible flow of the whole network
@@ -89,6 +91,22 @@ class _Layout:
 SOURCE, SINK = 0, 1
 
 
+def week_arcs(spread: list[int]) -> list[tuple[int, int]]:
+    """Return a week's arcs to the sink as (capacity, cost), one per distinct cost.
+
+    ``spread[i]`` is what the week's (i+1)-th session of the round costs (see
+    ``scoring.spread_costs``); it never falls, so equal neighbours share one arc and
+    the flow takes the cheaper arcs first.
+    """
+    arcs: list[tuple[int, int]] = []
+    for cost in spread:
+        if arcs and arcs[-1][1] == cost:
+            arcs[-1] = (arcs[-1][0] + 1, cost)
+        else:
+            arcs.append((1, cost))
+    return arcs
+
+
 def _layout(c: Candidates, active: list[int], subset: dict[int, dict]) -> _Layout:
     net = _Layout()
     n = len(active)
@@ -119,7 +137,8 @@ def _extend(c: Candidates, net: _Layout, arcs: list[tuple[int, tuple[int, int], 
             if week_node is None:
                 net.week_node[week] = week_node = net.node()
                 net.owner.append((week_node, li))
-                net.edge(week_node, SINK, c.week_cap[week], 0)
+                for cap, cost in week_arcs(c.week_spread[week]):
+                    net.edge(week_node, SINK, cap, cost)
             net.day_node[day] = day_node = net.node()
             net.owner.append((day_node, li))
             net.edge(day_node, week_node, c.day_cap[day], 0)
@@ -138,16 +157,19 @@ def _extend(c: Candidates, net: _Layout, arcs: list[tuple[int, tuple[int, int], 
 def _flows_networkx(net: _Layout, supply: int) -> list[int]:
     import networkx as nx
 
-    graph = nx.DiGraph()
+    # A multigraph: a week may have several arcs to the sink, keyed by edge number.
+    graph = nx.MultiDiGraph()
     graph.add_nodes_from(range(net.n_nodes))
     graph.add_edges_from(
-        (t, h, {"capacity": cap, "weight": cost})
-        for t, h, cap, cost in zip(net.tails, net.heads, net.caps, net.costs, strict=True)
+        (t, h, e, {"capacity": cap, "weight": cost})
+        for e, (t, h, cap, cost) in enumerate(
+            zip(net.tails, net.heads, net.caps, net.costs, strict=True)
+        )
     )
     graph.nodes[SOURCE]["demand"] = -supply
     graph.nodes[SINK]["demand"] = supply
     _, flow = nx.network_simplex(graph)
-    return [flow[t][h] for t, h in zip(net.tails, net.heads, strict=True)]
+    return [flow[t][h][e] for e, (t, h) in enumerate(zip(net.tails, net.heads, strict=True))]
 
 
 def _flows_ortools(net: _Layout, supply: int) -> list[int]:

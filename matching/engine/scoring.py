@@ -14,7 +14,11 @@ The parts:
   3 days (urgent), 7 days (soon) or the whole horizon (routine), so the time of the
   session weighs more when the request is urgent;
 - load: full points when the listener has nothing booked in the slot's local week,
-  falling with each booked session towards the weekly cap (spreads the load).
+  falling with each session towards the weekly cap (spreads the load). Sessions
+  proposed in the same round count too: a listener's sessions of one week in a
+  round, in order of start, count the booked ones and those before them. The solver
+  charges this on the week's arcs to the sink (``spread_costs``), so the flow prefers
+  a listener with a free week to a second session for someone else.
 
 Earliness never rises with a later start and load is the same all week, so for one
 pair the score never rises with a later start inside a week; the solver's pruning
@@ -99,6 +103,18 @@ def load_points(listener: Listener, booked_that_week: int, params: Params) -> in
     """Points for a listener with few sessions in the slot's week."""
     cap = listener.max_per_week
     return _ratio(params.weights.load, max(0, cap - booked_that_week), cap)
+
+
+def spread_costs(listener: Listener, booked_that_week: int, left: int, params: Params) -> list[int]:
+    """Return the load points lost by the 1st, 2nd, ... session a round adds to a week.
+
+    Entry i is load_points(booked) - load_points(booked + i): a round's first session
+    in the week loses nothing against its arc's score, the second loses the step to
+    one more session, and so on. Load points never rise with more sessions, so the
+    list never falls, and a min-cost flow fills a week's arcs in order.
+    """
+    full = load_points(listener, booked_that_week, params)
+    return [full - load_points(listener, booked_that_week + i, params) for i in range(left)]
 
 
 def pair_points(request: Request, listener: Listener, params: Params) -> tuple[int, int, int, int]:

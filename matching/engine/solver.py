@@ -2,7 +2,10 @@
 
 Network: source -> request (cap 1) -> (listener, slot) (cap 1, cost 100 - score) ->
 (listener, local day) (cap: daily limit minus sessions booked that day) ->
-(listener, local ISO week) (cap: weekly limit minus booked that week) -> sink.
+(listener, local ISO week) (cap: weekly limit minus booked that week) -> sink. A week
+reaches the sink by unit-step arcs whose costs are the load points its 1st, 2nd, ...
+session of the round loses (``scoring.spread_costs``, never falling), so the flow
+spreads sessions over listeners as the load part of the score asks.
 A bypass arc source -> sink of cost BIG > 100 * requests carries the requests left
 unmatched, so one min-cost flow gives, in order, the most requests matched and then
 the highest total score.
@@ -67,6 +70,7 @@ from matching.engine.scoring import (
     field_points,
     load_points,
     score_parts,
+    spread_costs,
     topic_points,
     total,
     urgency_points,
@@ -110,6 +114,7 @@ class _Network:
     day_week: list[int] = field(default_factory=list)
     week_cap: list[int] = field(default_factory=list)
     week_booked: list[int] = field(default_factory=list)
+    week_spread: list[list[int]] = field(default_factory=list)
     # arcs: request index, listener index, start seconds, day id, score
     arc_request: list[int] = field(default_factory=list)
     arc_listener: list[int] = field(default_factory=list)
@@ -151,6 +156,7 @@ def _prepare_listener(listener: Listener, params: Params, net: _Network) -> _Lis
             week_ids[week] = len(net.week_cap)
             net.week_cap.append(week_left)
             net.week_booked.append(booked_weeks[week])
+            net.week_spread.append(spread_costs(listener, booked_weeks[week], week_left, params))
         if day not in day_ids:
             day_ids[day] = len(net.day_cap)
             net.day_cap.append(day_left)
@@ -344,7 +350,12 @@ def _layout(net: _Network, arcs: list[int], prune: bool):
             week = net.day_week[day]
             if week not in weeks_seen:
                 weeks_seen[week] = node(("w", week))
-                edges.append((weeks_seen[week], sink, net.week_cap[week], 0))
+                # One node per arc to the sink: networkx's max_flow_min_cost takes no
+                # parallel arcs.
+                for k, (cap, cost) in enumerate(network.week_arcs(net.week_spread[week])):
+                    step = node(("w", week, k))
+                    edges.append((weeks_seen[week], step, cap, cost))
+                    edges.append((step, sink, cap, 0))
             days_seen[day] = node(("d", day))
             edges.append((days_seen[day], weeks_seen[week], net.day_cap[day], 0))
         if prune and net.day_cap[day] == 1:
@@ -458,6 +469,7 @@ def _solve_pruned(requests, listeners, params, solver):
         day_week=net.day_week,
         week_cap=net.week_cap,
         week_booked=net.week_booked,
+        week_spread=net.week_spread,
         request_intervals=[t.intervals for t in times],
         request_blocked=[t.blocked for t in times],
         fit=fit,
@@ -510,6 +522,24 @@ def _solve_full(requests, listeners, params):
     return found, fitting, prepared, times, index, built, stats
 
 
+def _earlier_in_week(chosen: dict, listeners: Sequence[Listener]) -> dict[int, int]:
+    """Return, per chosen request, how many of its listener's chosen starts that week are earlier.
+
+    The flow charges a week's 1st, 2nd, ... session of the round on the week's arcs
+    (``spread_costs``); shown per proposal, the k-th session in start order scores its
+    load as if the k - 1 before it were booked. The totals agree.
+    """
+    by_week: dict[tuple[int, object], list[tuple[int, int]]] = defaultdict(list)
+    for r, (li, seconds, _) in chosen.items():
+        week = local_week(_instant(seconds), listeners[li].timezone)
+        by_week[(li, week)].append((seconds, r))
+    earlier = {}
+    for starts in by_week.values():
+        for k, (_, r) in enumerate(sorted(starts)):
+            earlier[r] = k
+    return earlier
+
+
 def propose(
     requests: Iterable[Request],
     listeners: Iterable[Listener],
@@ -537,6 +567,7 @@ def propose(
     solved = clock.perf_counter()
 
     session = timedelta(minutes=params.session_minutes)
+    earlier = _earlier_in_week(chosen, listeners)
     proposals = []
     unmatched = []
     for r, request in enumerate(requests):
@@ -553,7 +584,7 @@ def propose(
             listener,
             start,
             params,
-            booked_that_week=booked_weeks[local_week(start, listener.timezone)],
+            booked_that_week=booked_weeks[local_week(start, listener.timezone)] + earlier[r],
         )
         proposals.append(
             Proposal(

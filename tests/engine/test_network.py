@@ -277,6 +277,7 @@ def test_components_join_requests_through_shared_listeners():
         day_week=[],
         week_cap=[],
         week_load=[],
+        week_spread=[],
         week_listener=[],
         listener_weeks=[],
     )
