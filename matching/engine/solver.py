@@ -276,8 +276,8 @@ def _build(
     requests: Sequence[Request],
     listeners: Sequence[Listener],
     params: Params,
-    prune: bool,
 ) -> tuple[_Network, list[_ListenerSlots], list[_RequestTimes], _Index]:
+    """Build every arc of the unpruned network (the reference)."""
     net, prepared, times, index = _prepare(requests, listeners, params)
     for slots in prepared:
         _earliness_table(slots, params)
@@ -301,20 +301,9 @@ def _build(
             )
             earliness = slots.earliness[urgency]
             load = {}
-            per_day: dict[int, int] = {}
-            days_of_week: dict[int, int] = {}
             for s in found:
                 day = slots.day[s]
                 week = slots.week[s]
-                if prune:
-                    if day in per_day:
-                        if per_day[day] >= net.day_cap[day]:
-                            continue
-                    elif days_of_week.get(week, 0) >= net.week_cap[week]:
-                        continue
-                    else:
-                        days_of_week[week] = days_of_week.get(week, 0) + 1
-                    per_day[day] = per_day.get(day, 0) + 1
                 if week not in load:
                     load[week] = load_points(listener, net.week_booked[week], params)
                 net.arc_request.append(r)
@@ -325,8 +314,8 @@ def _build(
     return net, prepared, times, index
 
 
-def _layout(net: _Network, arcs: list[int], prune: bool):
-    """Return integer nodes, supplies and arcs (tail, head, capacity, cost) of a component."""
+def _layout(net: _Network, arcs: list[int]):
+    """Return the node count, source, sink, arcs (tail, head, capacity, cost) and request arcs."""
     nodes: dict = {}
 
     def node(key) -> int:
@@ -336,8 +325,7 @@ def _layout(net: _Network, arcs: list[int], prune: bool):
 
     source, sink = node("source"), node("sink")
     requests = sorted({net.arc_request[a] for a in arcs})
-    n = len(requests)
-    edges: list[tuple[int, int, int, int]] = [(source, sink, n, 100 * n + 1)]
+    edges: list[tuple[int, int, int, int]] = []
     for r in requests:
         edges.append((source, node(("r", r)), 1, 0))
     days_seen: dict[int, int] = {}
@@ -358,47 +346,23 @@ def _layout(net: _Network, arcs: list[int], prune: bool):
                     edges.append((step, sink, cap, 0))
             days_seen[day] = node(("d", day))
             edges.append((days_seen[day], weeks_seen[week], net.day_cap[day], 0))
-        if prune and net.day_cap[day] == 1:
-            head = days_seen[day]
-        else:
-            key = ("s", net.arc_listener[a], net.arc_start[a])
-            head = node(key)
-            if key not in slots_seen:
-                slots_seen.add(key)
-                edges.append((head, days_seen[day], 1, 0))
+        key = ("s", net.arc_listener[a], net.arc_start[a])
+        head = node(key)
+        if key not in slots_seen:
+            slots_seen.add(key)
+            edges.append((head, days_seen[day], 1, 0))
         request_arcs.append((len(edges), a))
         edges.append((node(("r", net.arc_request[a])), head, 1, 100 - net.arc_score[a]))
-    return len(nodes), source, sink, n, edges, request_arcs
+    return len(nodes), source, sink, edges, request_arcs
 
 
-def _solve_networkx(n_nodes, source, sink, supply, edges, prune) -> list[int]:
+def _max_flow_min_cost(n_nodes, source, sink, edges) -> list[int]:
     graph = nx.DiGraph()
     graph.add_nodes_from(range(n_nodes))
-    for position, (tail, head, cap, cost) in enumerate(edges):
-        if not prune and position == 0:
-            continue  # the plain max-flow-min-cost model has no bypass
-        graph.add_edge(tail, head, capacity=cap, weight=cost)
-    if prune:
-        graph.nodes[source]["demand"] = -supply
-        graph.nodes[sink]["demand"] = supply
-        _, flow = nx.network_simplex(graph)
-    else:
-        flow = nx.max_flow_min_cost(graph, source, sink)
-    return [flow[tail].get(head, 0) for tail, head, _, _ in edges]
-
-
-def _solve_ortools(n_nodes, source, sink, supply, edges) -> list[int]:
-    from ortools.graph.python import min_cost_flow  # optional: the "fast" extra
-
-    solver = min_cost_flow.SimpleMinCostFlow()
     for tail, head, cap, cost in edges:
-        solver.add_arc_with_capacity_and_unit_cost(tail, head, cap, cost)
-    solver.set_node_supply(source, supply)
-    solver.set_node_supply(sink, -supply)
-    status = solver.solve()
-    if status != solver.OPTIMAL:
-        raise RuntimeError(f"min-cost flow failed with status {status}")
-    return [solver.flow(position) for position in range(len(edges))]
+        graph.add_edge(tail, head, capacity=cap, weight=cost)
+    flow = nx.max_flow_min_cost(graph, source, sink)
+    return [flow[tail].get(head, 0) for tail, head, _, _ in edges]
 
 
 def _diagnose(
@@ -493,13 +457,13 @@ def _solve_pruned(requests, listeners, params, solver):
 
 def _solve_full(requests, listeners, params):
     """Solve the whole unpruned network with max_flow_min_cost (the reference)."""
-    net, prepared, times, index = _build(requests, listeners, params, False)
+    net, prepared, times, index = _build(requests, listeners, params)
     built = clock.perf_counter()
     arcs = list(range(len(net.arc_request)))
     chosen = {}
     if arcs:
-        n_nodes, source, sink, supply, edges, request_arcs = _layout(net, arcs, False)
-        flows = _solve_networkx(n_nodes, source, sink, supply, edges, False)
+        n_nodes, source, sink, edges, request_arcs = _layout(net, arcs)
+        flows = _max_flow_min_cost(n_nodes, source, sink, edges)
         for position, arc in request_arcs:
             if flows[position] > 0:
                 chosen[net.arc_request[arc]] = arc
