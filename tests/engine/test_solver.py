@@ -148,15 +148,22 @@ def assert_feasible(result, requests, listeners, p):
             assert a.end + timedelta(minutes=p.buffer_minutes) <= b.start
 
 
-@settings(max_examples=200, deadline=None)
-@given(instances())
-def test_propose_reaches_the_true_optimum_and_breaks_no_rule(instance):
+def assert_optimal_and_feasible(instance):
+    """Check a round against brute force and every hard rule; return its result."""
     requests, listeners, p = instance
     result = propose(requests, listeners, p)
     assert (result.stats["matched"], result.stats["total_score"]) == brute_force(
         requests, listeners, p
     )
     assert_feasible(result, requests, listeners, p)
+    return result
+
+
+@settings(max_examples=200, deadline=None)
+@given(instances())
+def test_propose_reaches_the_true_optimum_and_breaks_no_rule(instance):
+    requests, _, _ = instance
+    result = assert_optimal_and_feasible(instance)
     assert len(result.proposals) + len(result.unmatched) == len(requests)
 
 
@@ -330,10 +337,5 @@ def spreadable(draw):
 @settings(max_examples=200, deadline=None)
 @given(spreadable())
 def test_spreading_the_load_keeps_the_true_optimum(instance):
-    requests, listeners, p = instance
-    result = propose(requests, listeners, p)
-    assert (result.stats["matched"], result.stats["total_score"]) == brute_force(
-        requests, listeners, p
-    )
+    result = assert_optimal_and_feasible(instance)
     assert result.stats["total_score"] == sum(prop.score for prop in result.proposals)
-    assert_feasible(result, requests, listeners, p)
