@@ -12,16 +12,6 @@ from matching.errors import Invalid
 from matching.services.validate import zone_names
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-FIELD_LABELS = {
-    "psychology": "Psychology",
-    "social_work": "Social work",
-    "counselling": "Counselling",
-    "psychiatry": "Psychiatry",
-    "nursing": "Nursing",
-    "crisis_line": "Crisis line",
-    "other": "Other",
-}
-MODALITY_LABELS = {"video": "Video", "phone": "Phone", "in_person": "In person"}
 
 
 class CheckboxesField(SelectMultipleField):

@@ -14,12 +14,12 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from matching.errors import Invalid
 from matching.extensions import db
-from matching.models import FIELDS, MODALITIES
 from matching.security import guard_pages
 from matching.services import meetings, profiles
+from matching.vocabulary import FIELDS, MODALITIES, field_label, modality_label
 
 from . import people_pages
-from .forms import FIELD_LABELS, MODALITY_LABELS, CheckboxesField, ListField
+from .forms import CheckboxesField, ListField
 
 bp = Blueprint("listener", __name__, url_prefix="/listener")
 guard_pages(bp, "listener")
@@ -28,11 +28,11 @@ guard_pages(bp, "listener")
 class ProfileForm(FlaskForm):
     organization = StringField("Where you work or volunteer", validators=[Length(max=120)])
     fields = CheckboxesField(
-        "Fields you have worked in", choices=[SelectChoice(f, FIELD_LABELS[f]) for f in FIELDS]
+        "Fields you have worked in", choices=[SelectChoice(f, field_label(f)) for f in FIELDS]
     )
     languages = ListField("Languages you can listen in (two-letter codes, e.g. en, es)")
     modalities = CheckboxesField(
-        "Ways to meet", choices=[SelectChoice(m, MODALITY_LABELS[m]) for m in MODALITIES]
+        "Ways to meet", choices=[SelectChoice(m, modality_label(m)) for m in MODALITIES]
     )
     topics = ListField("Topics you are comfortable with (optional, comma-separated)")
     gender = StringField(

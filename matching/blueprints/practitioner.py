@@ -11,13 +11,13 @@ from wtforms.validators import Length, Optional
 
 from matching.errors import Conflict, Invalid
 from matching.extensions import db
-from matching.models import FIELDS, MODALITIES
 from matching.security import guard_pages
 from matching.services import meetings
 from matching.services import requests as requests_service
+from matching.vocabulary import FIELDS, MODALITIES, field_label, modality_label
 
 from . import people_pages
-from .forms import FIELD_LABELS, MODALITY_LABELS, CheckboxesField, ListField, apply_errors
+from .forms import CheckboxesField, ListField, apply_errors
 
 bp = Blueprint("practitioner", __name__, url_prefix="/practitioner")
 guard_pages(bp, "practitioner")
@@ -25,10 +25,10 @@ guard_pages(bp, "practitioner")
 
 class ProfileForm(FlaskForm):
     organization = StringField("Where you work", validators=[Length(max=120)])
-    field = SelectField("Your field", choices=[SelectChoice(f, FIELD_LABELS[f]) for f in FIELDS])
+    field = SelectField("Your field", choices=[SelectChoice(f, field_label(f)) for f in FIELDS])
     languages = ListField("Languages you can talk in (two-letter codes, e.g. en, es)")
     modalities = CheckboxesField(
-        "Ways to meet", choices=[SelectChoice(m, MODALITY_LABELS[m]) for m in MODALITIES]
+        "Ways to meet", choices=[SelectChoice(m, modality_label(m)) for m in MODALITIES]
     )
     topics = ListField("Topics you might want to talk about (optional, comma-separated)")
     listener_gender = StringField(
@@ -48,7 +48,7 @@ class RequestForm(FlaskForm):
         default="routine",
     )
     modalities = CheckboxesField(
-        "Ways to meet", choices=[SelectChoice(m, MODALITY_LABELS[m]) for m in MODALITIES]
+        "Ways to meet", choices=[SelectChoice(m, modality_label(m)) for m in MODALITIES]
     )
     topics = ListField("Topics (optional, comma-separated)")
     note = TextAreaField(

@@ -4,7 +4,6 @@ Pure: imports only the standard library and networkx (OR-Tools when asked for).
 """
 
 from matching.engine.model import (
-    URGENCIES,
     Interval,
     Listener,
     Params,
@@ -23,7 +22,6 @@ from matching.engine.slots import availability, free_slots, window_intervals
 from matching.engine.solver import propose
 
 __all__ = [
-    "URGENCIES",
     "Interval",
     "Listener",
     "Params",

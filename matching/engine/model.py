@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
 
-URGENCIES = ("routine", "soon", "urgent")
-
 
 @dataclass(frozen=True)
 class Window:

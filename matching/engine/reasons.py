@@ -12,6 +12,7 @@ from datetime import datetime
 from matching.engine.model import Listener, Params, Request, ScorePart
 from matching.engine.scoring import shared_topics
 from matching.engine.slots import zone
+from matching.vocabulary import field_phrase, modality_phrase
 
 LANGUAGE_NAMES = {
     "ar": "Arabic", "bg": "Bulgarian", "bn": "Bengali", "ca": "Catalan", "cs": "Czech",
@@ -28,17 +29,6 @@ LANGUAGE_NAMES = {
     "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu", "vi": "Vietnamese", "yi": "Yiddish",
     "zh": "Chinese",
 }  # fmt: skip
-
-MODALITY_NAMES = {"video": "video", "phone": "phone", "chat": "chat", "in_person": "in person"}
-FIELD_NAMES = {
-    "psychology": "psychology",
-    "social_work": "social work",
-    "counselling": "counselling",
-    "psychiatry": "psychiatry",
-    "nursing": "nursing",
-    "crisis_line": "crisis-line work",
-    "other": "a related field",
-}
 
 
 def language_name(code: str) -> str:
@@ -60,13 +50,13 @@ def languages_text(codes: Iterable[str], last: str = "and") -> str:
 
 def modalities_text(codes: Iterable[str], last: str = "or") -> str:
     """Return ways of meeting joined for a sentence."""
-    return _join(sorted(MODALITY_NAMES.get(code, code) for code in codes), last)
+    return _join(sorted(modality_phrase(code) for code in codes), last)
 
 
 def ways_text(codes: Iterable[str]) -> str:
     """Return 'by phone or video', 'in person', 'by video or in person'."""
     codes = set(codes)
-    remote = sorted(MODALITY_NAMES.get(c, c) for c in codes if c != "in_person")
+    remote = sorted(modality_phrase(c) for c in codes if c != "in_person")
     parts = [f"by {_join(remote, 'or')}"] if remote else []
     if "in_person" in codes:
         parts.append("in person")
@@ -93,7 +83,7 @@ def proposal_reasons(
     reasons = [f"both speak {languages_text(request.languages & listener.languages)}"]
     reasons.append(f"can meet {ways_text(request.modalities & listener.modalities)}")
     if points.get("field"):
-        reasons.append(f"both worked in {FIELD_NAMES.get(request.field, request.field)}")
+        reasons.append(f"both worked in {field_phrase(request.field)}")
     topics = shared_topics(request, listener)
     if topics:
         reasons.append(f"{len(topics)} of {len(request.topics)} topics in common")

@@ -5,8 +5,6 @@ from matching.models.base import UTCDateTime, now_utc
 from matching.models.meetings import MEETING_STATUSES, Feedback, Meeting
 from matching.models.outbox import OUTBOX_STATUSES, OutboxMessage
 from matching.models.profiles import (
-    FIELDS,
-    MODALITIES,
     AvailabilityWindow,
     ListenerProfile,
     PractitionerProfile,
@@ -15,21 +13,17 @@ from matching.models.profiles import (
 from matching.models.requests import (
     ACTIVE_REQUEST_STATUSES,
     REQUEST_STATUSES,
-    URGENCIES,
     SupportRequest,
 )
 from matching.models.rounds import PROPOSAL_STATUSES, MatchingRound, Proposal
 
 __all__ = [
     "ACTIVE_REQUEST_STATUSES",
-    "FIELDS",
     "MEETING_STATUSES",
-    "MODALITIES",
     "OUTBOX_STATUSES",
     "PROPOSAL_STATUSES",
     "REQUEST_STATUSES",
     "ROLES",
-    "URGENCIES",
     "ApiToken",
     "AuditEvent",
     "AvailabilityWindow",

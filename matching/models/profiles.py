@@ -11,17 +11,6 @@ from matching.extensions import db
 from matching.models.accounts import User
 from matching.models.base import UTCDateTime
 
-FIELDS = (
-    "psychology",
-    "social_work",
-    "counselling",
-    "psychiatry",
-    "nursing",
-    "crisis_line",
-    "other",
-)
-MODALITIES = ("video", "phone", "in_person")
-
 
 class PractitionerProfile(db.Model):
     user_id: Mapped[int] = mapped_column(

@@ -11,7 +11,6 @@ from matching.extensions import db
 from matching.models.accounts import User
 from matching.models.base import UTCDateTime, now_utc
 
-URGENCIES = ("routine", "soon", "urgent")
 REQUEST_STATUSES = ("open", "proposed", "scheduled", "closed", "withdrawn")
 ACTIVE_REQUEST_STATUSES = ("open", "proposed", "scheduled")
 

@@ -6,8 +6,9 @@ from datetime import datetime
 
 from matching.errors import Invalid, NotAllowed
 from matching.extensions import db
-from matching.models import FIELDS, MODALITIES, User, now_utc
+from matching.models import User, now_utc
 from matching.services import validate
+from matching.vocabulary import FIELDS, MODALITIES
 
 COMMON = {"languages", "modalities", "organization", "topics"}
 PRACTITIONER_FIELDS = COMMON | {

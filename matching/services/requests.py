@@ -8,13 +8,12 @@ from matching.errors import Conflict, NotFound
 from matching.extensions import db
 from matching.models import (
     ACTIVE_REQUEST_STATUSES,
-    MODALITIES,
-    URGENCIES,
     Meeting,
     SupportRequest,
     User,
 )
 from matching.services import validate
+from matching.vocabulary import MODALITIES, URGENCIES
 
 REQUEST_FIELDS = {"urgency", "topics", "modalities", "note"}
 

@@ -1,0 +1,49 @@
+"""The programme's word lists: each value once, with the words people see for it.
+
+Pure data, importable by the engine, the models, the schemas and the pages alike.
+"""
+
+from __future__ import annotations
+
+# Professional fields: value -> (label on a form, phrase inside a sentence).
+FIELD_WORDS = {
+    "psychology": ("Psychology", "psychology"),
+    "social_work": ("Social work", "social work"),
+    "counselling": ("Counselling", "counselling"),
+    "psychiatry": ("Psychiatry", "psychiatry"),
+    "nursing": ("Nursing", "nursing"),
+    "crisis_line": ("Crisis line", "crisis-line work"),
+    "other": ("Other", "a related field"),
+}
+FIELDS = tuple(FIELD_WORDS)
+
+# Ways to meet: value -> (label on a form, phrase inside a sentence).
+MODALITY_WORDS = {
+    "video": ("Video", "video"),
+    "phone": ("Phone", "phone"),
+    "in_person": ("In person", "in person"),
+}
+MODALITIES = tuple(MODALITY_WORDS)
+
+URGENCY_WORDS = {
+    "routine": "Routine",
+    "soon": "Soon",
+    "urgent": "Urgent",
+}
+URGENCIES = tuple(URGENCY_WORDS)
+
+
+def field_label(value: str) -> str:
+    return FIELD_WORDS[value][0] if value in FIELD_WORDS else value
+
+
+def field_phrase(value: str) -> str:
+    return FIELD_WORDS[value][1] if value in FIELD_WORDS else value
+
+
+def modality_label(value: str) -> str:
+    return MODALITY_WORDS[value][0] if value in MODALITY_WORDS else value
+
+
+def modality_phrase(value: str) -> str:
+    return MODALITY_WORDS[value][1] if value in MODALITY_WORDS else value
