@@ -1,7 +1,8 @@
 """All models, importable from one place."""
 
-from matching.models.accounts import ROLES, ApiToken, AuditEvent, User
+from matching.models.accounts import ROLES, ApiToken, AuditEvent, User, UserSession
 from matching.models.base import UTCDateTime, now_utc
+from matching.models.bookings import OVERLAP, Booking
 from matching.models.meetings import MEETING_STATUSES, Feedback, Meeting
 from matching.models.outbox import OUTBOX_STATUSES, OutboxMessage
 from matching.models.profiles import (
@@ -21,12 +22,14 @@ __all__ = [
     "ACTIVE_REQUEST_STATUSES",
     "MEETING_STATUSES",
     "OUTBOX_STATUSES",
+    "OVERLAP",
     "PROPOSAL_STATUSES",
     "REQUEST_STATUSES",
     "ROLES",
     "ApiToken",
     "AuditEvent",
     "AvailabilityWindow",
+    "Booking",
     "Feedback",
     "ListenerProfile",
     "MatchingRound",
@@ -38,5 +41,6 @@ __all__ = [
     "TimeOff",
     "UTCDateTime",
     "User",
+    "UserSession",
     "now_utc",
 ]

@@ -65,7 +65,25 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
+class UserSession(db.Model):
+    """A signed-in browser: the cookie carries a random key, the database its hash.
+
+    Signing out deletes the row, so a copied or replayed cookie stops working. The row
+    also ends after SESSION_IDLE_MINUTES without use and SESSION_MAX_HOURS after sign-in.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    user: Mapped[User] = relationship()
+
+
 class AuditEvent(db.Model):
+    """Append-only: nothing updates or deletes a row (a trigger refuses it, migration 0002)."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
@@ -74,5 +92,7 @@ class AuditEvent(db.Model):
     subject_id: Mapped[int | None]
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     summary: Mapped[str] = mapped_column(Text, default="")
+    # The client's address as the trusted proxies report it (none from the command line).
+    address: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()

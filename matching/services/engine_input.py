@@ -26,6 +26,7 @@ from matching.models import (
     User,
     now_utc,
 )
+from matching.services import bookings
 
 # Sessions this far back still count against this week's caps.
 CAP_LOOKBACK = timedelta(days=8)
@@ -77,17 +78,12 @@ class _Context:
             .where(TimeOff.end_at > now - CAP_LOOKBACK)
         ):
             self.time_off[t.user_id].append(engine.Interval(t.start_at, t.end_at))
-        meetings = (
-            db.select(Meeting)
-            .where(Meeting.status == "scheduled")
-            .where(Meeting.end_at > now - CAP_LOOKBACK)
-        )
-        meetings = meetings.where(Meeting.listener_id.in_(ids) | Meeting.practitioner_id.in_(ids))
-        if skip_meeting is not None:
-            meetings = meetings.where(Meeting.id != skip_meeting)
-        for m in db.session.scalars(meetings):
-            for uid in (m.listener_id, m.practitioner_id):
-                self.booked[uid].append(engine.Interval(m.start_at, m.end_at))
+        # Busy times are the people's active holds (meetings today; any later kind of
+        # booking that holds someone's time blocks matching the same way).
+        for uid, start, end in bookings.busy_times(
+            ids, now - CAP_LOOKBACK, skip_meeting=skip_meeting
+        ):
+            self.booked[uid].append(engine.Interval(start, end))
         pending = (
             db.select(
                 Proposal.listener_id,

@@ -15,9 +15,15 @@ from matching import engine
 from matching.errors import Conflict, Invalid, NotAllowed, NotFound
 from matching.extensions import db
 from matching.models import Feedback, Meeting, SupportRequest, User, now_utc
-from matching.services import audit, engine_input, notices, outbox, validate
+from matching.services import audit, bookings, engine_input, notices, outbox, validate
 
 OUTCOMES = ("completed", "no_show")
+
+
+def _end(meeting: Meeting, status: str) -> None:
+    """Leave "scheduled": the one place where a meeting stops holding both people's time."""
+    meeting.status = status
+    bookings.release_meeting(meeting)
 
 
 def meeting_dict(meeting: Meeting) -> dict:
@@ -83,7 +89,7 @@ def meeting_uid(meeting_id: int) -> str:
 def create_meeting(actor: User, proposal, *, now: datetime | None = None) -> Meeting:
     """Create the meeting for an approved proposal (the caller has re-checked the slot).
 
-    Queues one invite per attendee in the caller's transaction and records who booked it.
+    Holds both people's time (Conflict slot_taken if the database refuses it). Queues one invite per attendee in the caller's transaction and records who booked it.
     """
     meeting = Meeting(
         request_id=proposal.request_id,
@@ -99,6 +105,7 @@ def create_meeting(actor: User, proposal, *, now: datetime | None = None) -> Mee
     db.session.add(meeting)
     db.session.flush()
     meeting.uid = meeting_uid(meeting.id)
+    bookings.hold_meeting(meeting)
     req = proposal.request
     if req.status in ("open", "proposed"):
         req.status = "scheduled"
@@ -167,6 +174,9 @@ def reschedule_meeting(
         start = validate.instant(start, "start")
     elif not isinstance(start, datetime) or start.tzinfo is None:
         raise Invalid("Give a time with a UTC offset.", fields={"start": "needs an offset"})
+    bookings.lock_people([meeting.practitioner_id, meeting.listener_id])
+    # Another change may have committed while we waited for the lock.
+    db.session.refresh(meeting)
     if meeting.status != "scheduled" or meeting.start_at <= now:
         raise Conflict(
             "Only a conversation that has not started yet can be moved.", code="not_movable"
@@ -186,10 +196,12 @@ def reschedule_meeting(
             fields={"start": "; ".join(reasons)},
         )
     old_start = meeting.start_at
-    meeting.start_at = start
-    meeting.end_at = start + length
-    meeting.sequence += 1
-    db.session.flush()
+    with bookings.attempt():
+        meeting.start_at = start
+        meeting.end_at = start + length
+        meeting.sequence += 1
+        db.session.flush()
+        bookings.move_meeting(meeting)
     _send_invites(meeting, "update", now=now)
     audit.record(
         actor,
@@ -215,7 +227,7 @@ def cancel_meeting(
     reason = validate.text(reason, "reason", max_len=500)
     if meeting.status != "scheduled":
         raise Conflict("This conversation is no longer scheduled.", code="not_scheduled")
-    meeting.status = "cancelled"
+    _end(meeting, "cancelled")
     meeting.sequence += 1
     meeting.cancel_reason = reason
     req = meeting.request
@@ -255,7 +267,7 @@ def mark_outcome(
         raise Conflict("This conversation is no longer scheduled.", code="not_scheduled")
     if meeting.end_at > now:
         raise Conflict("This conversation has not ended yet.", code="not_ended")
-    meeting.status = outcome
+    _end(meeting, outcome)
     req = meeting.request
     if req.status not in ("withdrawn", "closed"):
         # A missed conversation leaves the request waiting for another match.

@@ -12,7 +12,7 @@ from matching import engine
 from matching.errors import Conflict, NotFound
 from matching.extensions import db
 from matching.models import MatchingRound, Meeting, Proposal, SupportRequest, User, now_utc
-from matching.services import audit, engine_input, meetings
+from matching.services import audit, bookings, engine_input, meetings
 
 # Re-check reasons that mean another booking took the time or the capacity.
 _TAKEN_MARKERS = ("another session", "daily limit", "weekly limit")
@@ -182,27 +182,6 @@ def get_proposal(proposal_id: int) -> Proposal:
     return proposal
 
 
-def _lock_people(user_ids: list[int]) -> None:
-    """Serialise decisions that touch the same people until this transaction ends.
-
-    PostgreSQL: row locks on the users, taken in id order so two approvals cannot
-    deadlock. SQLite: a no-op write takes the database's write lock, which the
-    driver otherwise would only take at the first real write, after the re-check.
-    """
-    ids = sorted(set(user_ids))
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(
-            db.update(User)
-            .where(User.id.in_(ids))
-            .values(session_version=User.session_version)
-            .execution_options(synchronize_session=False)
-        )
-    else:
-        db.session.execute(
-            db.select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update()
-        )
-
-
 def _not_pending(proposal: Proposal) -> Conflict:
     return Conflict(
         f"This proposal was already {proposal.status}; nothing was changed.",
@@ -213,7 +192,7 @@ def _not_pending(proposal: Proposal) -> Conflict:
 def approve_proposal(actor: User, proposal_id: int, *, now: datetime | None = None) -> Meeting:
     """Book the proposed time after re-checking every hard rule; the caller commits."""
     proposal = get_proposal(proposal_id)
-    _lock_people([proposal.listener_id, proposal.request.practitioner_id])
+    bookings.lock_people([proposal.listener_id, proposal.request.practitioner_id])
     # Another approval may have committed while we waited for the lock.
     db.session.refresh(proposal)
     db.session.refresh(proposal.request)
@@ -233,22 +212,24 @@ def approve_proposal(actor: User, proposal_id: int, *, now: datetime | None = No
             code="slot_taken" if taken else "no_longer_valid",
         )
 
-    meeting = meetings.create_meeting(actor, proposal)
-    proposal.status = "approved"
-    proposal.decided_by_id = actor.id
-    proposal.decided_at = now_utc()
-    proposal.request.status = "scheduled"
-    audit.record(
-        actor,
-        "proposal.approved",
-        "proposal",
-        proposal.id,
-        f"Approved proposal {proposal.id}: meeting {meeting.id} booked",
-        meeting_id=meeting.id,
-        request_id=proposal.request_id,
-        listener_id=proposal.listener_id,
-    )
-    db.session.flush()
+    # One savepoint for everything this approval writes: if the database refuses the
+    # hold, none of it stays (bulk approval decides each proposal on its own this way).
+    with bookings.attempt():
+        meeting = meetings.create_meeting(actor, proposal)
+        proposal.status = "approved"
+        proposal.decided_by_id = actor.id
+        proposal.decided_at = now_utc()
+        proposal.request.status = "scheduled"
+        audit.record(
+            actor,
+            "proposal.approved",
+            "proposal",
+            proposal.id,
+            f"Approved proposal {proposal.id}: meeting {meeting.id} booked",
+            meeting_id=meeting.id,
+            request_id=proposal.request_id,
+            listener_id=proposal.listener_id,
+        )
     return meeting
 
 

@@ -1,0 +1,170 @@
+"""Holds on people's time: the one lock, the one writer, the database as backstop.
+
+Every path that books a person's time follows the same three steps:
+
+1. ``lock_people(ids)`` for everyone whose time it books (before it reads anything
+   it decides on), so decisions about the same people happen one after another;
+2. re-check every hard rule on data read after the lock (engine.check_slot through
+   services/engine_input.py, whose busy times come from the active holds here);
+3. write inside ``attempt()``: a SAVEPOINT, so that when the database still refuses an
+   overlapping hold (the exclusion constraint on PostgreSQL, the triggers on SQLite)
+   everything written inside it is undone, the transaction stays usable, and the
+   caller gets Conflict ``slot_taken`` — never a 500. A caller that decides many
+   bookings in one transaction (bulk approval) wraps each one in its own attempt().
+
+Only this module writes Booking rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from matching.errors import Conflict
+from matching.extensions import db
+from matching.models import OVERLAP, Booking, Meeting, User
+
+SLOT_TAKEN = "slot_taken"
+
+
+def lock_people(user_ids: Iterable[int]) -> None:
+    """Serialise booking decisions about these people until this transaction ends.
+
+    PostgreSQL: row locks on the users, taken in id order so two bookings cannot
+    deadlock (FOR NO KEY UPDATE, so foreign-key checks of other writes do not wait).
+    SQLite: a no-op write takes the database's write lock, which the driver otherwise
+    would only take at the first real write, after the re-check.
+    """
+    ids = sorted(set(user_ids))
+    if not ids:
+        return
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            db.update(User)
+            .where(User.id.in_(ids))
+            .values(session_version=User.session_version)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        db.session.execute(
+            db.select(User.id)
+            .where(User.id.in_(ids))
+            .order_by(User.id)
+            .with_for_update(key_share=True)
+        )
+
+
+def slot_taken(message: str = "That time was just taken. Please choose another.") -> Conflict:
+    return Conflict(message, code=SLOT_TAKEN)
+
+
+def is_overlap(err: IntegrityError) -> bool:
+    """Tell whether the database refused a hold because it overlaps another one."""
+    orig = err.orig
+    diag = getattr(orig, "diag", None)
+    if diag is not None and getattr(diag, "constraint_name", None) == OVERLAP:
+        return True
+    return OVERLAP in str(orig)
+
+
+@contextmanager
+def attempt() -> Iterator[None]:
+    """Run one booking's writes in a SAVEPOINT; an overlap undoes them and raises slot_taken.
+
+    Any other error raised inside also undoes the writes made inside, and propagates.
+    """
+    try:
+        with db.session.begin_nested():
+            yield
+            db.session.flush()
+    except IntegrityError as err:
+        if not is_overlap(err):
+            raise
+        raise slot_taken() from None
+
+
+def blocked_until(end: datetime) -> datetime:
+    """The end of a hold: the session's end plus the buffer in force now."""
+    return end + timedelta(minutes=current_app.config["MATCH_BUFFER_MINUTES"])
+
+
+def hold_meeting(meeting: Meeting) -> list[Booking]:
+    """Hold the meeting's time for both attendees (raises slot_taken on overlap)."""
+    holds = [
+        Booking(
+            user_id=user_id,
+            meeting_id=meeting.id,
+            start_at=meeting.start_at,
+            end_at=meeting.end_at,
+            blocked_until=blocked_until(meeting.end_at),
+            active=True,
+        )
+        for user_id in (meeting.practitioner_id, meeting.listener_id)
+    ]
+    with attempt():
+        db.session.add_all(holds)
+    return holds
+
+
+def move_meeting(meeting: Meeting) -> None:
+    """Move the meeting's active holds to its current start and end (raises slot_taken)."""
+    with attempt():
+        db.session.execute(
+            db.update(Booking)
+            .where(Booking.meeting_id == meeting.id)
+            .where(Booking.active.is_(True))
+            .values(
+                start_at=meeting.start_at,
+                end_at=meeting.end_at,
+                blocked_until=blocked_until(meeting.end_at),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def release_meeting(meeting: Meeting) -> None:
+    """Free the time the meeting held (it was cancelled, took place or was missed)."""
+    db.session.execute(
+        db.update(Booking)
+        .where(Booking.meeting_id == meeting.id)
+        .where(Booking.active.is_(True))
+        .values(active=False)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def busy_times(
+    user_ids: Iterable[int], since: datetime, *, skip_meeting: int | None = None
+) -> list[tuple[int, datetime, datetime]]:
+    """(user_id, start, end) of every active hold of these people that ends after ``since``."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return []
+    query = (
+        db.select(Booking.user_id, Booking.start_at, Booking.end_at)
+        .where(Booking.user_id.in_(ids))
+        .where(Booking.active.is_(True))
+        .where(Booking.end_at > since)
+    )
+    if skip_meeting is not None:
+        query = query.where(Booking.meeting_id.is_distinct_from(skip_meeting))
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def overlapping_holds() -> list[tuple[int, int]]:
+    """Pairs of active hold ids of one person that overlap (always empty: for checks)."""
+    other = db.aliased(Booking)
+    rows = db.session.execute(
+        db.select(Booking.id, other.id)
+        .join(other, other.user_id == Booking.user_id)
+        .where(Booking.id < other.id)
+        .where(Booking.active.is_(True))
+        .where(other.active.is_(True))
+        .where(Booking.start_at < other.blocked_until)
+        .where(other.start_at < Booking.blocked_until)
+    )
+    return [tuple(row) for row in rows]
