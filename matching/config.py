@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -13,6 +14,9 @@ CRISIS_RESOURCES = (
     "Samaritans answer on 116 123; elsewhere, findahelpline.com lists free, confidential "
     "lines. A coordinator will look at your request first."
 )
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class Defaults:
@@ -25,9 +29,22 @@ class Defaults:
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None
+    # Sign-in failures are counted per account and per address, in storage that every
+    # worker shares (REDIS_URL). Only failures count; a successful sign-in never does.
     RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    RATELIMIT_KEY_PREFIX = "alongside"
+    LOGIN_RATE_LIMIT = "10 per 15 minutes"  # failures per account (normalised e-mail)
+    LOGIN_ADDRESS_RATE_LIMIT = "100 per 15 minutes"  # failures per client address
+    # Counting in each process's memory is wrong with several workers; with PostgreSQL
+    # (a production setup) the app refuses to start on it unless this says it is meant.
+    LOGIN_LIMITS_IN_MEMORY = False
+    # Server-side sessions: signed out after this long unused, and this long after sign-in.
+    SESSION_IDLE_MINUTES = 60
+    SESSION_MAX_HOURS = 12
+    # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none,
+    # so those headers are ignored and the client address is the connection's).
+    TRUSTED_PROXIES = 0
+    TRUSTED_HOSTS = None  # default: the host of BASE_URL
     API_TOKEN_DAYS = 30
     ARGON2_PARAMS: dict = {}  # e.g. {"time_cost": 1, "memory_cost": 8192} in tests only
 
@@ -76,6 +93,8 @@ ENV_STRINGS = (
     "CRISIS_RESOURCES",
     "CALENDAR_SUMMARY",
     "MATCH_SOLVER",
+    "LOGIN_RATE_LIMIT",
+    "LOGIN_ADDRESS_RATE_LIMIT",
 )
 ENV_INTS = (
     "MAIL_PORT",
@@ -84,8 +103,17 @@ ENV_INTS = (
     "MATCH_SESSION_MINUTES",
     "MATCH_BUFFER_MINUTES",
     "MATCH_MIN_NOTICE_HOURS",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_MAX_HOURS",
+    "TRUSTED_PROXIES",
 )
-ENV_BOOLS = ("MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE", "OUTBOX_DELIVER_AFTER_COMMIT")
+ENV_BOOLS = (
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "SESSION_COOKIE_SECURE",
+    "OUTBOX_DELIVER_AFTER_COMMIT",
+    "LOGIN_LIMITS_IN_MEMORY",
+)
 
 
 def _truthy(value: str) -> bool:
@@ -111,6 +139,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         for name in ENV_BOOLS:
             if env.get(name):
                 app.config[name] = _truthy(env[name])
+        if env.get("TRUSTED_HOSTS"):
+            app.config["TRUSTED_HOSTS"] = [h.strip() for h in env["TRUSTED_HOSTS"].split(",")]
     else:
         app.config.update(test_config)
 
@@ -124,8 +154,42 @@ def load_config(app: Flask, test_config: dict | None) -> None:
             raise RuntimeError("SECRET_KEY must be set outside development")
         app.config["SECRET_KEY"] = _dev_secret(instance)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+        # Writers queue for SQLite's one write lock; give them time rather than an error.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
     _check_weights(app.config["MATCH_WEIGHTS"])
+    _check_limit_storage(app)
+    _derive_from_base_url(app)
+
+
+def _check_limit_storage(app: Flask) -> None:
+    """Refuse per-process sign-in counting on a production database unless it is chosen."""
+    from limits import parse_many
+
+    for name in ("LOGIN_RATE_LIMIT", "LOGIN_ADDRESS_RATE_LIMIT"):
+        try:
+            parse_many(app.config[name])
+        except ValueError as err:
+            raise RuntimeError(f"{name}: {err}") from None
+    in_memory = app.config["RATELIMIT_STORAGE_URI"].startswith("memory")
+    production_db = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    if in_memory and production_db and not app.config["LOGIN_LIMITS_IN_MEMORY"]:
+        raise RuntimeError(
+            "Sign-in limits need storage that every worker shares: set REDIS_URL, or set "
+            "LOGIN_LIMITS_IN_MEMORY=true to count in each process's memory (one worker only)."
+        )
+
+
+def _derive_from_base_url(app: Flask) -> None:
+    """Accept only BASE_URL's host, and send cookies over HTTPS only when it is https."""
+    base = urlsplit(app.config["BASE_URL"])
+    if app.config["TRUSTED_HOSTS"] is None and base.hostname:
+        hosts = [base.hostname]
+        if base.hostname in LOOPBACK:
+            hosts = list(LOOPBACK)
+        app.config["TRUSTED_HOSTS"] = hosts
+    if base.scheme == "https":
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
 
 
 def _check_weights(weights) -> None:

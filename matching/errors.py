@@ -7,6 +7,7 @@ answer is JSON in the shape API.md fixes; elsewhere it is a short page.
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -53,6 +54,11 @@ class Invalid(ServiceError):
     code = "invalid"
 
 
+class TooManyAttempts(ServiceError):
+    status = 429
+    code = "too_many_requests"
+
+
 HTTP_CODES = {
     400: ("malformed", "The request could not be read."),
     401: ("unauthenticated", "Please sign in or send a valid token."),
@@ -77,6 +83,10 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     if wants_json():
         body = {"error": {"code": code, "message": message, "fields": fields or {}}}
         response = jsonify(body)
+    elif request_ctx.url_adapter is None:
+        # The Host header was refused (TRUSTED_HOSTS), so no page can build its links.
+        response = make_response(message)
+        response.mimetype = "text/plain"
     else:
         response = make_response(render_template("error.html", status=status, message=message))
     response.status_code = status

@@ -1,28 +1,80 @@
-"""Who is asking: session users, API tokens, role guards, safe redirects."""
+"""Who is asking: session users, API tokens, role guards, safe redirects, addresses."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, g, request
-from flask_login import current_user
+from flask import Blueprint, abort, current_app, g, request, session
+from flask_login import current_user, login_user, logout_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from matching.extensions import db, login_manager
-from matching.models import ApiToken, User, now_utc
+from matching.models import ApiToken, User, UserSession, now_utc
+
+# The signed cookie carries this random key; the database keeps only its hash.
+SESSION_KEY = "sid"
+# last_seen_at is written at most this often: the idle timeout is in minutes, so a
+# minute's precision is enough, and most page views then write nothing at all.
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 @login_manager.user_loader
 def load_user(user_key: str) -> User | None:
-    """Load the session user; a changed session_version signs old sessions out."""
-    user_id, _, version = user_key.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    """The user of this browser's live session record, or None (signed out, expired)."""
+    user_id, _, _ = user_key.partition(":")
+    if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    row = session_record(session.get(SESSION_KEY))
+    if row is None or row.user_id != int(user_id) or not row.user.active:
         return None
-    return user
+    return row.user
+
+
+def session_record(raw) -> UserSession | None:
+    """The live session record for a cookie's key; refreshes its last use now and then."""
+    if not isinstance(raw, str) or not raw or len(raw) > 200:
+        return None
+    row = db.session.scalar(db.select(UserSession).where(UserSession.key_hash == hash_secret(raw)))
+    if row is None:
+        return None
+    cfg = current_app.config
+    now = now_utc()
+    if now - row.last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
+        return None
+    if now - row.created_at > timedelta(hours=cfg["SESSION_MAX_HOURS"]):
+        return None
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        # Users are loaded before any view runs (register below), so this commit holds
+        # nothing but the touch.
+        row.last_seen_at = now
+        db.session.commit()
+    return row
+
+
+def begin_browser_session(user: User) -> None:
+    """Sign this browser in with a new server-side session (a fresh cookie, no fixation)."""
+    from matching.services import accounts  # a cycle: accounts uses hash_secret from here
+
+    raw = accounts.start_session(user)
+    db.session.commit()
+    session.clear()
+    session[SESSION_KEY] = raw
+    login_user(user)
+
+
+def browser_session_key() -> str | None:
+    """The key of this browser's session (to keep it when others end)."""
+    raw = session.get(SESSION_KEY)
+    return raw if isinstance(raw, str) else None
+
+
+def end_browser_session() -> None:
+    """Forget this browser's session in the cookie (the caller deleted the record)."""
+    logout_user()
+    session.clear()
 
 
 def new_secret() -> str:
@@ -73,6 +125,7 @@ def is_safe_next(target: str | None) -> bool:
 
 
 def client_ip() -> str:
+    """The client's address: the connection's, or what the trusted proxies report."""
     return request.remote_addr or "unknown"
 
 
@@ -99,7 +152,35 @@ CSP = (
 
 
 def register(app) -> None:
-    """Send protective headers with every answer; pages about people are never cached."""
+    """Trusted proxies, the audit address, early user loading, refusals, protective headers."""
+    from matching.services import audit
+
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
+    hsts = urlsplit(app.config["BASE_URL"]).scheme == "https"
+
+    @app.before_request
+    def _who_is_asking():
+        g.audit_address = audit.set_client_address(client_ip())
+        if request.endpoint != "static" and SESSION_KEY in session:
+            # Load the session user now, before any view writes, so the occasional
+            # last-seen update commits on its own.
+            _ = current_user.is_authenticated
+
+    @app.teardown_request
+    def _forget_address(_exc):
+        token = g.pop("audit_address", None)
+        if token is not None:
+            audit.reset_client_address(token)
+
+    @app.after_request
+    def _audit_refusal(response):
+        if response.status_code == 403:
+            _record_refusal()
+        return response
 
     @app.after_request
     def _headers(response):
@@ -110,4 +191,26 @@ def register(app) -> None:
             response.headers.setdefault("Content-Security-Policy", CSP)
         if not request.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+def _record_refusal() -> None:
+    """Audit a 403 in its own transaction: whatever the refused request wrote is undone."""
+    from matching.services import audit
+
+    db.session.rollback()
+    actor = g.get("api_user")
+    if actor is None and current_user.is_authenticated:
+        actor = current_user._get_current_object()
+    audit.record(
+        actor,
+        "request.refused",
+        "endpoint",
+        None,
+        f"Refused {request.method} {request.url_rule.rule if request.url_rule else 'unknown'}",
+        method=request.method,
+        endpoint=request.endpoint or "",
+    )
+    db.session.commit()

@@ -35,7 +35,7 @@ def _base_config(uri: str, tmp_path) -> dict:
         "WTF_CSRF_ENABLED": False,
         "ARGON2_PARAMS": FAST_ARGON2,
         "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
-        "RATELIMIT_ENABLED": True,
+        "LOGIN_LIMITS_IN_MEMORY": True,
         "SERVER_NAME": "alongside.test",
         "BASE_URL": "http://alongside.test",
     }

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo
 
 from matching.errors import Conflict, Invalid
-from matching.extensions import db, limiter
-from matching.security import is_safe_next
+from matching.extensions import db
+from matching.security import (
+    begin_browser_session,
+    browser_session_key,
+    client_ip,
+    end_browser_session,
+    is_safe_next,
+)
 from matching.services import accounts
 
 from .forms import TimezoneField, apply_errors, zone_choices
@@ -53,8 +59,8 @@ class PasswordForm(FlaskForm):
     )
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+class ConfirmForm(FlaskForm):
+    pass
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -71,10 +77,11 @@ def register():
                 timezone=form.timezone.data,
             )
         except (Invalid, Conflict) as err:
+            db.session.rollback()
             apply_errors(form, err)
         else:
             db.session.commit()
-            login_user(user)
+            begin_browser_session(user)
             flash("Welcome. Your account is ready — next, a few details about you.", "success")
             return redirect(url_for(f"{user.role}.profile"))
     elif request.method == "GET":
@@ -83,24 +90,47 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
-        if user is None:
+        try:
+            outcome = accounts.sign_in(form.email.data, form.password.data, address=client_ip())
+        except Invalid as err:
+            apply_errors(form, err)
+            return render_template("auth/login.html", form=form)
+        db.session.commit()  # the audit row of a failure or a refusal is kept too
+        if outcome.limited:
+            form.form_errors.append("Too many attempts. Please wait a little and try again.")
+            return render_template("auth/login.html", form=form), 429
+        if outcome.user is None:
             form.form_errors.append("That e-mail and password do not match an account.")
         else:
-            login_user(user)
+            begin_browser_session(outcome.user)
             target = request.args.get("next")
-            return redirect(target if is_safe_next(target) else home_for(user))
+            return redirect(target if is_safe_next(target) else home_for(outcome.user))
     return render_template("auth/login.html", form=form)
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    if current_user.is_authenticated:
+        accounts.end_session(current_user._get_current_object(), browser_session_key())
+        db.session.commit()
+    end_browser_session()
     flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    if not ConfirmForm().validate_on_submit():
+        flash("That form expired. Please try again.", "warning")
+        return redirect(url_for("auth.password"))
+    accounts.sign_out_everywhere(current_user._get_current_object())
+    db.session.commit()
+    end_browser_session()
+    flash("You are signed out everywhere: every browser and every API token.", "info")
     return redirect(url_for("auth.login"))
 
 
@@ -111,13 +141,26 @@ def password():
     if form.validate_on_submit():
         try:
             accounts.change_password(
-                current_user, form.current_password.data, form.new_password.data
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                keep_session=browser_session_key(),
             )
         except Invalid as err:
+            db.session.rollback()
             apply_errors(form, err)
         else:
             db.session.commit()
-            login_user(current_user._get_current_object())  # new session version: keep this one
-            flash("Your password is changed. Other sessions and tokens were signed out.", "success")
+            login_user(current_user._get_current_object())  # this browser carries on
+            flash(
+                "Your password is changed. Other sessions and tokens were signed out, "
+                "and your calendar address stopped working.",
+                "success",
+            )
             return redirect(home_for(current_user))
-    return render_template("auth/password.html", form=form)
+    return render_template(
+        "auth/password.html",
+        form=form,
+        confirm=ConfirmForm(),
+        sessions=accounts.session_count(current_user),
+    )

@@ -8,12 +8,14 @@ from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms.validators import DataRequired
 
-from matching.errors import Conflict, Invalid
+from matching.errors import Conflict, Invalid, Malformed
 from matching.extensions import db
 from matching.models import AuditEvent, SupportRequest
 from matching.security import guard_pages
 from matching.services import listeners as listeners_service
+from matching.services import requests as requests_service
 from matching.services import rounds as rounds_service
+from matching.services import validate
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 guard_pages(bp, "coordinator")
@@ -89,12 +91,17 @@ def run_round():
 @bp.get("/rounds/<int:round_id>")
 def round_detail(round_id: int):
     matching_round = rounds_service.get_round(round_id)
-    return render_template(
+    unmatched = rounds_service.unmatched_requests(matching_round)
+    shown = [p.request for p in matching_round.proposals] + [req for req, _ in unmatched]
+    requests_service.record_note_views(current_user, shown)
+    page = render_template(
         "coordinator/round.html",
         round=matching_round,
-        unmatched=rounds_service.unmatched_requests(matching_round),
+        unmatched=unmatched,
         part_labels=PART_LABELS,
     )
+    db.session.commit()
+    return page
 
 
 @bp.post("/proposals/<int:proposal_id>/approve")
@@ -131,8 +138,10 @@ def reject(proposal_id: int):
 
 @bp.get("/audit")
 def audit():
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    try:
+        page = validate.digits(request.args.get("page"), "page", max_len=4) or 1
+    except Malformed:
+        page = 1
     events = db.paginate(
         db.select(AuditEvent).order_by(AuditEvent.id.desc()),
         page=page,

@@ -29,7 +29,7 @@ from matching.errors import Conflict, Invalid, NotAllowed
 from matching.extensions import db
 from matching.models import now_utc
 from matching.security import guard_pages
-from matching.services import accounts, meetings, outbox
+from matching.services import accounts, meetings, notices, outbox
 
 bp = Blueprint("meetings", __name__)
 guard_pages(bp)
@@ -214,7 +214,7 @@ def rotate_calendar():
     return render_template(
         "meetings/calendar.html",
         active=True,
-        url=url_for("feed.calendar", token=raw, _external=True),
+        url=notices.feed_url(raw),
         form=ConfirmForm(),
     )
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from matching.errors import Conflict, Invalid, NotAllowed
-from matching.extensions import db
+from matching.extensions import db, failures
 from matching.models import (
     ApiToken,
     AvailabilityWindow,
@@ -20,6 +23,7 @@ from matching.models import (
     SupportRequest,
     TimeOff,
     User,
+    UserSession,
     now_utc,
 )
 from matching.security import hash_secret, new_secret
@@ -89,11 +93,7 @@ def register(
     if errors:
         raise Invalid("Some values are not valid.", fields=errors)
     if find_by_email(values["email"]) is not None:
-        raise Conflict(
-            "An account with that e-mail already exists.",
-            fields={"email": "already registered"},
-            code="email_taken",
-        )
+        raise _email_taken()
     user = User(
         email=values["email"],
         password_hash=hash_password(values["password"]),
@@ -106,8 +106,21 @@ def register(
     elif role == "listener":
         user.listener_profile = ListenerProfile()
     db.session.add(user)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Two registrations of one address raced past the check: the unique index kept
+        # one (the caller rolls back, as after any refusal).
+        raise _email_taken() from None
     return user
+
+
+def _email_taken() -> Conflict:
+    return Conflict(
+        "An account with that e-mail already exists.",
+        fields={"email": "already registered"},
+        code="email_taken",
+    )
 
 
 def authenticate(email, password) -> User | None:
@@ -121,15 +134,144 @@ def authenticate(email, password) -> User | None:
     return user if password_matches(user, password) else None
 
 
-def change_password(user: User, current: str, new: str) -> None:
+@dataclass(frozen=True)
+class SignIn:
+    """What a sign-in attempt came to: the user, or why not."""
+
+    user: User | None
+    limited: bool = False
+
+
+def _account_key(email) -> str | None:
+    """The failure-count key of the account an attempt names (hashed: no address in Redis)."""
+    if not isinstance(email, str) or not email.strip():
+        return None
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def sign_in(email, password, *, address: str) -> SignIn:
+    """Check credentials, counting failures per account and per address; audited.
+
+    One count serves every way in (pages and API) and, with shared storage, every
+    worker. Only failures count: many people signing in from one address are never
+    held up. Once an account or an address has used up its failures, attempts are
+    refused (even a right password waits) until the window moves on.
+    """
+    for value, field in ((email, "email"), (password, "password")):
+        if isinstance(value, str) and validate.has_control(value):
+            raise validate.invalid(field, validate.CONTROL_MESSAGE)
+    cfg = current_app.config
+    account = _account_key(email)
+    named = find_by_email(email) if account else None
+    scope = None
+    if account and failures.exceeded(cfg["LOGIN_RATE_LIMIT"], "signin-account", account):
+        scope = "account"
+    elif failures.exceeded(cfg["LOGIN_ADDRESS_RATE_LIMIT"], "signin-address", address):
+        scope = "address"
+    if scope:
+        audit.record(
+            None,
+            "signin.limited",
+            "user",
+            named.id if named else None,
+            f"Sign-in refused: too many failures for this {scope}",
+            scope=scope,
+        )
+        db.session.flush()
+        return SignIn(None, limited=True)
+    user = authenticate(email, password)
+    if user is None:
+        if account:
+            failures.hit(cfg["LOGIN_RATE_LIMIT"], "signin-account", account)
+        failures.hit(cfg["LOGIN_ADDRESS_RATE_LIMIT"], "signin-address", address)
+        audit.record(None, "signin.failed", "user", named.id if named else None, "Sign-in failed")
+        db.session.flush()
+        return SignIn(None)
+    audit.record(user, "signin.succeeded", "user", user.id, "Signed in")
+    db.session.flush()
+    return SignIn(user)
+
+
+def start_session(user: User, *, now: datetime | None = None) -> str:
+    """Open a server-side session; return its key (only the hash is stored)."""
+    now = now or now_utc()
+    raw = new_secret()
+    _end_expired_sessions(user, now)
+    db.session.add(
+        UserSession(user_id=user.id, key_hash=hash_secret(raw), created_at=now, last_seen_at=now)
+    )
+    db.session.flush()
+    return raw
+
+
+def _end_expired_sessions(user: User, now: datetime) -> None:
+    cfg = current_app.config
+    db.session.execute(
+        db.delete(UserSession)
+        .where(UserSession.user_id == user.id)
+        .where(
+            (UserSession.last_seen_at < now - timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]))
+            | (UserSession.created_at < now - timedelta(hours=cfg["SESSION_MAX_HOURS"]))
+        )
+    )
+
+
+def end_session(user: User | None, raw: str | None) -> None:
+    """Sign one browser out: its session record is deleted, so its cookie stops working."""
+    if raw:
+        db.session.execute(db.delete(UserSession).where(UserSession.key_hash == hash_secret(raw)))
+    if user is not None:
+        audit.record(user, "user.signed_out", "user", user.id, "Signed out")
+    db.session.flush()
+
+
+def end_sessions(user: User, *, keep: str | None = None) -> None:
+    """End every session of the user (but the one whose key is ``keep``)."""
+    query = db.delete(UserSession).where(UserSession.user_id == user.id)
+    if keep:
+        query = query.where(UserSession.key_hash != hash_secret(keep))
+    db.session.execute(query)
+
+
+def session_count(user: User, *, now: datetime | None = None) -> int:
+    """How many browsers are signed in as this person now."""
+    now = now or now_utc()
+    cfg = current_app.config
+    return db.session.scalar(
+        db.select(db.func.count())
+        .select_from(UserSession)
+        .where(UserSession.user_id == user.id)
+        .where(UserSession.last_seen_at >= now - timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]))
+        .where(UserSession.created_at >= now - timedelta(hours=cfg["SESSION_MAX_HOURS"]))
+    )
+
+
+def _revoke_tokens(user: User) -> None:
+    for token in db.session.scalars(db.select(ApiToken).where(ApiToken.user_id == user.id)):
+        token.revoked_at = token.revoked_at or now_utc()
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every browser session and API token of the user (this browser's too)."""
+    end_sessions(user)
+    _revoke_tokens(user)
+    user.session_version += 1
+    audit.record(user, "user.signed_out_everywhere", "user", user.id, "Signed out everywhere")
+    db.session.flush()
+
+
+def change_password(user: User, current: str, new: str, *, keep_session: str | None = None) -> None:
+    """Set a new password; every other session, every API token and the feed URL end."""
     if not password_matches(user, current):
         raise Invalid(
             "That is not your current password.", fields={"current_password": "does not match"}
         )
     user.password_hash = hash_password(validate.password(new, "new_password"))
     user.session_version += 1
-    for token in db.session.scalars(db.select(ApiToken).where(ApiToken.user_id == user.id)):
-        token.revoked_at = token.revoked_at or now_utc()
+    end_sessions(user, keep=keep_session)
+    _revoke_tokens(user)
+    user.feed_token_hash = None
+    audit.record(user, "user.password_changed", "user", user.id, "Password changed")
     db.session.flush()
 
 
@@ -239,6 +381,7 @@ def erase_user(user: User, password: str) -> None:
     for model in (AvailabilityWindow, TimeOff):
         db.session.execute(db.delete(model).where(model.user_id == user.id))
     db.session.execute(db.delete(ApiToken).where(ApiToken.user_id == user.id))
+    end_sessions(user)
     user.practitioner_profile = None
     user.listener_profile = None
     user.email = f"erased-{user.id}@invalid.invalid"

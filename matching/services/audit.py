@@ -1,9 +1,40 @@
-"""The audit trail of coordinators' and people's state changes."""
+"""The audit trail: who did what to which object, when, and from which address.
+
+Rows are only ever added (no code updates or deletes one; the database refuses it).
+They never hold passwords, tokens or the text of a private note.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from matching.extensions import db
 from matching.models import AuditEvent, User
+
+# The client address of the request being served, set by the web layer for the length
+# of each request (security.register) so that services need not read the request.
+_address: ContextVar[str | None] = ContextVar("audit_address", default=None)
+
+
+@contextmanager
+def client_address(address: str | None) -> Iterator[None]:
+    """Record ``address`` on every audit row written inside the block."""
+    token = _address.set(address)
+    try:
+        yield
+    finally:
+        _address.reset(token)
+
+
+def set_client_address(address: str | None):
+    """Start recording ``address`` (returns the token that reset_client_address takes)."""
+    return _address.set(address)
+
+
+def reset_client_address(token) -> None:
+    _address.reset(token)
 
 
 def record(
@@ -22,6 +53,31 @@ def record(
         subject_id=subject_id,
         summary=summary,
         data=data,
+        address=_address.get(),
     )
     db.session.add(event)
     return event
+
+
+def record_each(
+    actor: User | None, action: str, subject_type: str, subject_ids: list[int], summary: str = ""
+) -> None:
+    """Write one audit event per subject, in a single statement (a page may show many)."""
+    if not subject_ids:
+        return
+    address = _address.get()
+    db.session.execute(
+        db.insert(AuditEvent),
+        [
+            {
+                "actor_id": actor.id if actor else None,
+                "action": action,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "summary": summary,
+                "data": {},
+                "address": address,
+            }
+            for subject_id in subject_ids
+        ],
+    )

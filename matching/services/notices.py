@@ -54,6 +54,11 @@ def meeting_url(meeting: Meeting) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/meetings/{meeting.id}"
 
 
+def feed_url(raw_token: str) -> str:
+    """The private calendar-feed address, built from BASE_URL (never the Host header)."""
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/calendar/{raw_token}.ics"
+
+
 def organizer() -> tuple[str, str]:
     """Return the service's (address, name) from MAIL_DEFAULT_SENDER."""
     cfg = current_app.config

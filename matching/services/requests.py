@@ -12,7 +12,7 @@ from matching.models import (
     SupportRequest,
     User,
 )
-from matching.services import validate
+from matching.services import audit, validate
 from matching.vocabulary import MODALITIES, URGENCIES
 
 REQUEST_FIELDS = {"urgency", "topics", "modalities", "note"}
@@ -103,6 +103,17 @@ def list_requests(
     rows = list(db.session.scalars(query.limit(limit + 1)))
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+def record_note_views(actor: User, shown: list[SupportRequest]) -> None:
+    """Audit that a coordinator was shown these requests' private notes (not the text)."""
+    audit.record_each(
+        actor,
+        "request.note_viewed",
+        "support_request",
+        [req.id for req in shown if req.note],
+        "Private note viewed",
+    )
 
 
 def crisis_resources() -> str:

@@ -6,9 +6,9 @@ Every function raises Invalid with a field name and a sentence for a person.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -17,6 +17,14 @@ from matching.errors import Invalid, Malformed
 MIN_PASSWORD = 12
 LANGUAGE = re.compile(r"^[a-z]{2}$")
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# C0 control characters (NUL included) and DEL; tab and line breaks are ordinary text.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_MESSAGE = "Remove the control characters (such as NUL) from this."
+# Dates people may give: anything outside is a typing slip (or an attack on date maths).
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+EARLIEST = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+LATEST = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)
+RANGE_MESSAGE = f"Choose a date between {FIRST_YEAR} and {LAST_YEAR}."
 
 
 def invalid(field: str, message: str) -> Invalid:
@@ -40,12 +48,23 @@ def only_fields(body: dict, allowed: set[str]) -> None:
         )
 
 
+def has_control(value: str) -> bool:
+    """Tell whether text holds a control character that no one types on purpose."""
+    return CONTROL.search(value) is not None
+
+
+def no_control(value: str, field: str) -> str:
+    if has_control(value):
+        raise invalid(field, CONTROL_MESSAGE)
+    return value
+
+
 def text(value, field: str, *, max_len: int, required: bool = False) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise invalid(field, "Must be text.")
-    value = value.strip()
+    value = no_control(value, field).strip()
     if required and not value:
         raise invalid(field, "Please fill this in.")
     if len(value) > max_len:
@@ -83,7 +102,7 @@ def password(value, field: str = "password") -> str:
         raise invalid(field, f"Use at least {MIN_PASSWORD} characters.")
     if len(value) > 1024:
         raise invalid(field, "That password is too long.")
-    return value
+    return no_control(value, field)
 
 
 @cache
@@ -130,6 +149,7 @@ def topics(value, field: str = "topics") -> list[str]:
     for v in value:
         if not isinstance(v, str) or not v.strip() or len(v.strip()) > 40:
             raise invalid(field, "Each topic is a short phrase of up to 40 characters.")
+        no_control(v, field)
         topic = " ".join(v.split()).lower()
         if topic not in cleaned:
             cleaned.append(topic)
@@ -160,8 +180,8 @@ def clock(value, field: str) -> time:
 
 
 def instant(value, field: str) -> datetime:
-    """An ISO 8601 instant with an offset, returned in UTC."""
-    if not isinstance(value, str):
+    """An ISO 8601 instant with an offset, between 2000 and 2099, returned in UTC."""
+    if not isinstance(value, str) or len(value) > 64:
         raise invalid(field, "Use an ISO 8601 time with an offset, e.g. 2026-03-09T14:00:00+00:00.")
     try:
         parsed = datetime.fromisoformat(value)
@@ -171,13 +191,95 @@ def instant(value, field: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise invalid(field, "Add a UTC offset, e.g. +00:00.")
-    return parsed.astimezone(UTC)
+    return in_range(parsed, field)
+
+
+def in_range(value: datetime, field: str) -> datetime:
+    """The aware instant in UTC, if it lies between 2000 and 2099."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise invalid(field, RANGE_MESSAGE)
+    value = value.astimezone(UTC)
+    if not EARLIEST <= value < LATEST:
+        raise invalid(field, RANGE_MESSAGE)
+    return value
 
 
 def day(value, field: str) -> date:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 32:
         raise invalid(field, "Use a date such as 2027-06-30.")
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise invalid(field, "Use a date such as 2027-06-30.") from None
+    return day_in_range(parsed, field)
+
+
+def day_in_range(value: date, field: str) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise invalid(field, RANGE_MESSAGE)
+    return value
+
+
+def digits(raw: str | None, field: str, *, max_len: int = 12) -> int | None:
+    """A whole number written in ASCII digits (as in a cursor or page number), or None."""
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > max_len:
+        raise Malformed(f"The {field} is not valid.", fields={field: "digits 0-9 only"})
+    return int(raw)
+
+
+def local_instant(local: datetime, zone_name: str, field: str) -> tuple[datetime, str | None]:
+    """A wall-clock time someone typed, in their zone, as a UTC instant.
+
+    A time that does not exist (clocks jump forward over it) is refused with a message
+    that names the gap. A time that happens twice (clocks go back) means the first
+    one; the second value is then a sentence saying so, for the page to show.
+    """
+    if not FIRST_YEAR <= local.year <= LAST_YEAR:
+        raise invalid(field, RANGE_MESSAGE)
+    zone = ZoneInfo(zone_name)
+    first = local.replace(tzinfo=zone, fold=0)
+    second = local.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return in_range(first, field), None
+    back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if back != local.replace(fold=0):
+        jump_from, jump_to = _gap(first, second, zone)
+        message = (
+            f"{local:%H:%M} does not exist on {local:%-d %B %Y} in "
+            f"{zone_name.replace('_', ' ')}: clocks jump from {jump_from:%H:%M} to "
+            f"{jump_to:%H:%M}. Choose a time before {jump_from:%H:%M} or from {jump_to:%H:%M}."
+        )
+        raise invalid(field, message)
+    chosen = in_range(first, field)
+    note = (
+        f"{local:%H:%M} on {local:%-d %B %Y} happens twice in {zone_name.replace('_', ' ')} "
+        f"(clocks go back). We used the first one, {first:%H:%M %Z} "
+        f"({chosen:%H:%M} UTC)."
+    )
+    return chosen, note
+
+
+def _gap(before: datetime, after: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The local times where the clocks jump, around a time inside a gap."""
+    # The change happens between these two instants; find its minute by halving.
+    low, high = after.astimezone(UTC), before.astimezone(UTC)
+    while high - low > timedelta(minutes=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).utcoffset() == after.utcoffset():
+            high = middle
+        else:
+            low = middle
+    change = high.replace(second=0, microsecond=0)
+    if change.astimezone(zone).utcoffset() != after.utcoffset():
+        change += timedelta(minutes=1)
+    return change.astimezone(ZoneInfo("UTC")) + before.utcoffset(), change.astimezone(zone)
+
+
+def start_of_day(value: date, zone_name: str, field: str) -> datetime:
+    """The first instant of a local date (after a gap at midnight, where the day begins)."""
+    day_in_range(value, field)
+    first = datetime.combine(value, time(0, 0), tzinfo=ZoneInfo(zone_name))
+    # In a gap, fold=0 uses the offset before the change: the instant the day begins.
+    return in_range(first, field)

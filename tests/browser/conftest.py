@@ -63,6 +63,7 @@ def live_server(app) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
     app.config["BASE_URL"] = url
+    app.config["TRUSTED_HOSTS"] = ["127.0.0.1"]
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:

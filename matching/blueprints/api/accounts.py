@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, url_for
+from flask import Blueprint, current_app, g
 
-from matching.errors import Unauthenticated
-from matching.extensions import db, limiter
-from matching.security import api_user, guard_api
-from matching.services import accounts, availability, profiles, validate
+from matching.errors import TooManyAttempts, Unauthenticated
+from matching.extensions import db
+from matching.security import api_user, client_ip, guard_api
+from matching.services import accounts, availability, notices, profiles, validate
 
 from . import json_body
 
@@ -17,10 +17,6 @@ people = Blueprint("people", __name__)
 guard_api(anyone)
 guard_api(people, "practitioner", "listener")
 blueprints = (public, anyone, people)
-
-
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 @public.post("/users")
@@ -39,10 +35,13 @@ def register():
 
 
 @public.post("/tokens")
-@limiter.limit(_login_limit)
 def create_token():
     body = validate.body_object(json_body())
-    user = accounts.authenticate(body.get("email"), body.get("password"))
+    outcome = accounts.sign_in(body.get("email"), body.get("password"), address=client_ip())
+    db.session.commit()  # the audit row of a failure or a refusal is kept too
+    if outcome.limited:
+        raise TooManyAttempts("Too many attempts. Please wait a little and try again.")
+    user = outcome.user
     if user is None:
         raise Unauthenticated("Wrong e-mail or password.", code="invalid_credentials")
     token = accounts.issue_token(user, current_app.config["API_TOKEN_DAYS"])
@@ -72,7 +71,7 @@ def export():
 def rotate_feed():
     raw = accounts.rotate_feed_token(api_user())
     db.session.commit()
-    return {"url": url_for("feed.calendar", token=raw, _external=True)}, 201
+    return {"url": notices.feed_url(raw)}, 201
 
 
 @anyone.delete("/me/calendar-feed")
