@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -10,9 +11,15 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, g, request, session
 from flask_login import current_user, login_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from matching.extensions import db, login_manager
 from matching.models import ApiToken, User, UserSession, now_utc
+
+# JSON bodies nest no deeper than this: the API's largest body (availability) needs 3.
+MAX_JSON_DEPTH = 16
+# The largest id a path may name (PostgreSQL's integer); beyond it nothing exists.
+MAX_ID = 2**31 - 1
 
 # The signed cookie carries this random key; the database keeps only its hash.
 SESSION_KEY = "sid"
@@ -151,9 +158,63 @@ CSP = (
 )
 
 
+class IdConverter(IntegerConverter):
+    """<int:...> in paths: ASCII digits up to PostgreSQL's integer, or no match (404)."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def check_api_input() -> None:
+    """Refuse, before any view or schema reads them, API inputs no value may carry.
+
+    A JSON body nested deeper than MAX_JSON_DEPTH is malformed (400): a deep body costs
+    the parser and any recursive code after it. Control characters (NUL included) in a
+    JSON key or string, or in a query parameter, are invalid values (422): no field
+    takes them, and PostgreSQL cannot store NUL at all.
+    """
+    from matching.errors import Malformed
+    from matching.services import validate
+
+    for name, value in request.args.items(multi=True):
+        if validate.has_control(name) or validate.has_control(value):
+            raise validate.invalid(
+                name if not validate.has_control(name) else "query", validate.CONTROL_MESSAGE
+            )
+    data = request.get_data(cache=True)
+    if not data:
+        return
+    try:
+        body = json.loads(data)
+    except RecursionError:
+        raise Malformed("The body is nested too deeply.") from None
+    except ValueError:
+        return  # the view answers 400 for a body that is not JSON
+    stack = [(body, "", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise Malformed("The body is nested too deeply.")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                field = f"{path}.{key}" if path else key
+                if validate.has_control(key):
+                    raise validate.invalid(path or "body", validate.CONTROL_MESSAGE)
+                stack.append((item, field, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, str) and validate.has_control(value):
+            raise validate.invalid(path or "body", validate.CONTROL_MESSAGE)
+
+
 def register(app) -> None:
-    """Trusted proxies, the audit address, early user loading, refusals, protective headers."""
+    """Trusted proxies, input bounds, the audit address, user loading, refusals, headers."""
     from matching.services import audit
+
+    app.url_map.converters["int"] = IdConverter
 
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
@@ -165,6 +226,8 @@ def register(app) -> None:
     @app.before_request
     def _who_is_asking():
         g.audit_address = audit.set_client_address(client_ip())
+        if request.path.startswith("/api/"):
+            check_api_input()
         if request.endpoint != "static" and SESSION_KEY in session:
             # Load the session user now, before any view writes, so the occasional
             # last-seen update commits on its own.

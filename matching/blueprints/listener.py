@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -15,7 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from matching.errors import Invalid
 from matching.extensions import db
 from matching.security import guard_pages
-from matching.services import meetings, profiles
+from matching.services import meetings, profiles, validate
 from matching.vocabulary import FIELDS, MODALITIES, field_label, modality_label
 
 from . import people_pages
@@ -105,9 +104,10 @@ def delete_time_off(time_off_id: int):
 def pause():
     form = PauseForm()
     if form.validate_on_submit():
-        zone = ZoneInfo(current_user.timezone)
-        until = datetime.combine(form.until.data + timedelta(days=1), time(0, 0), tzinfo=zone)
         try:
+            last = validate.day_in_range(form.until.data, "until")
+            # Paused through the chosen day: until the first instant of the next one.
+            until = validate.start_of_day(last + timedelta(days=1), current_user.timezone, "until")
             profiles.pause_listener(current_user, until)
         except Invalid as err:
             flash(err.message, "warning")

@@ -7,9 +7,6 @@ coordinators only.
 
 from __future__ import annotations
 
-from datetime import UTC
-from zoneinfo import ZoneInfo
-
 from flask import (
     Blueprint,
     current_app,
@@ -29,7 +26,7 @@ from matching.errors import Conflict, Invalid, NotAllowed
 from matching.extensions import db
 from matching.models import now_utc
 from matching.security import guard_pages
-from matching.services import accounts, meetings, notices, outbox
+from matching.services import accounts, meetings, notices, outbox, validate
 
 bp = Blueprint("meetings", __name__)
 guard_pages(bp)
@@ -146,11 +143,13 @@ def reschedule(meeting_id: int):
     form = RescheduleForm()
     if not form.validate_on_submit():
         return _refused(meeting_id, Invalid("Choose a new date and time."))
-    local = form.start.data.replace(tzinfo=ZoneInfo(current_user.timezone))
     try:
-        meetings.reschedule_meeting(current_user, meeting_id, local.astimezone(UTC))
+        start, twice = validate.local_instant(form.start.data, current_user.timezone, "start")
+        meetings.reschedule_meeting(current_user, meeting_id, start)
     except (Conflict, Invalid) as err:
         return _refused(meeting_id, err)
+    if twice:
+        flash(twice, "info")
     return _done(meeting_id, "The conversation has moved. Both of you get a new invitation.")
 
 

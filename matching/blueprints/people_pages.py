@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Optional
 
 from matching.errors import Invalid
 from matching.extensions import db
-from matching.services import availability, profiles
+from matching.services import availability, profiles, validate
 
 from .forms import WEEKDAYS, apply_errors
 
@@ -90,15 +90,20 @@ def availability_page(role: str):
                 return redirect(url_for(f"{role}.availability"))
     elif request.method == "POST" and "off-submit" in request.form:
         if off_form.validate():
-            zone = ZoneInfo(current_user.timezone)
-            start = off_form.start.data.replace(tzinfo=zone)
-            end = off_form.end.data.replace(tzinfo=zone)
+            zone = current_user.timezone
             try:
+                # Wall-clock times in the person's zone: a time the clocks skip is refused
+                # with the gap named; one they pass twice means the first.
+                start, start_twice = validate.local_instant(off_form.start.data, zone, "start")
+                end, end_twice = validate.local_instant(off_form.end.data, zone, "end")
                 availability.add_time_off(current_user, start.isoformat(), end.isoformat())
             except Invalid as err:
                 apply_errors(off_form, err)
             else:
                 db.session.commit()
+                for note in (start_twice, end_twice):
+                    if note:
+                        flash(note, "info")
                 flash("Time off added.", "success")
                 return redirect(url_for(f"{role}.availability"))
     else:

@@ -7,6 +7,7 @@ from werkzeug.exceptions import BadRequest
 
 from matching.errors import Malformed
 from matching.extensions import csrf
+from matching.services import validate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -25,12 +26,7 @@ def json_body(*, empty_ok: bool = False):
 
 
 def cursor_arg() -> int | None:
-    raw = request.args.get("cursor")
-    if raw is None:
-        return None
-    if not raw.isdigit() or len(raw) > 12:
-        raise Malformed("The cursor is not valid.")
-    return int(raw)
+    return validate.digits(request.args.get("cursor"), "cursor")
 
 
 def listing(items: list, next_cursor: int | None) -> dict:
