@@ -24,15 +24,17 @@ run: $(STAMP)
 	$(BIN)/flask seed-demo
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-## Lint and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+## Lint, scan for security problems and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
 test: $(STAMP) tests/ical/node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -r matching -ll -q
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -r matching -ll -q
 
 ## Reproducible matching benchmark with fixed seeds
 bench: $(STAMP)
