@@ -180,10 +180,10 @@ def check_api_input() -> None:
     from matching.services import validate
 
     for name, value in request.args.items(multi=True):
-        if validate.has_control(name) or validate.has_control(value):
-            raise validate.invalid(
-                name if not validate.has_control(name) else "query", validate.CONTROL_MESSAGE
-            )
+        if validate.has_control(name):
+            raise validate.invalid("query", validate.CONTROL_MESSAGE)
+        if validate.has_control(value):
+            raise validate.invalid(name, validate.CONTROL_MESSAGE)
     data = request.get_data(cache=True)
     if not data:
         return

@@ -18,11 +18,10 @@ def _rows(app, action):
         return list(db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == action)))
 
 
-def test_a_refused_page_and_a_refused_api_call_are_audited(app, make_user, login, api):
+def test_a_refused_page_and_a_refused_api_call_are_audited(app, make_user, api):
     uid = make_user("practitioner")
     with app.app_context():
         email = db.session.get(User, uid).email
-    login(email, PASSWORD)
     client = app.test_client()
     client.post("/login", data={"email": email, "password": PASSWORD})
     assert client.get("/coordinator/", environ_base={"REMOTE_ADDR": "192.0.2.4"}).status_code == 403
@@ -46,7 +45,7 @@ def test_a_refused_request_leaves_nothing_else_behind(app, make_user, api):
     assert len(_rows(app, "request.refused")) == 1
 
 
-def test_a_coordinator_viewing_private_notes_is_audited_without_the_text(app, make_user, login):
+def test_a_coordinator_viewing_private_notes_is_audited_without_the_text(app, make_user):
     coordinator = make_user("coordinator", email="coord@example.org")
     practitioner = make_user("practitioner")
     quiet = make_user("practitioner")
@@ -64,7 +63,6 @@ def test_a_coordinator_viewing_private_notes_is_audited_without_the_text(app, ma
         db.session.add(matching_round)
         db.session.commit()
         round_id, noted_id = matching_round.id, noted.id
-    login("coord@example.org")
 
     page = app.test_client()
     page.post("/login", data={"email": "coord@example.org", "password": PASSWORD})
@@ -97,7 +95,7 @@ def test_the_database_refuses_to_change_or_delete_audit_rows(app, make_user, sta
 
 
 @pytest.mark.parametrize("page", ["²", "١٢", "-1", "99999", "1e3", "\u0000"])
-def test_the_audit_page_takes_any_page_number_calmly(app, make_user, login, page):
+def test_the_audit_page_takes_any_page_number_calmly(app, make_user, page):
     make_user("coordinator", email="coord@example.org")
     client = app.test_client()
     client.post("/login", data={"email": "coord@example.org", "password": PASSWORD})
