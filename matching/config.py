@@ -61,7 +61,10 @@ class Defaults:
         "earliness": 15,
         "load": 15,
     }
-    MATCH_SOLVER = "networkx"
+    # "auto": OR-Tools when the `fast` extra is installed, networkx otherwise.
+    MATCH_SOLVER = "auto"
+    # A round still marked running after this long was abandoned (its worker died).
+    MATCH_ROUND_TIMEOUT_MINUTES = 15
 
 
 ENV_STRINGS = (
@@ -84,6 +87,7 @@ ENV_INTS = (
     "MATCH_SESSION_MINUTES",
     "MATCH_BUFFER_MINUTES",
     "MATCH_MIN_NOTICE_HOURS",
+    "MATCH_ROUND_TIMEOUT_MINUTES",
 )
 ENV_BOOLS = ("MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE", "OUTBOX_DELIVER_AFTER_COMMIT")
 
@@ -126,6 +130,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
     _check_weights(app.config["MATCH_WEIGHTS"])
+    if app.config["MATCH_SOLVER"] not in ("auto", "networkx", "ortools"):
+        raise RuntimeError("MATCH_SOLVER must be auto, networkx or ortools")
 
 
 def _check_weights(weights) -> None:
