@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test,postgres,redis,fast]'
+	$(BIN)/pip install --quiet -e '.[test,postgres,redis,fast,server]'
 	touch $(STAMP)
 
 tests/ical/node_modules/.package-lock.json: tests/ical/package-lock.json
