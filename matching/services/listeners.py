@@ -151,7 +151,8 @@ def roster(
 ) -> paging.Page:
     """One page of listeners by name with verification, training, pause, load and rating.
 
-    Searches name, e-mail, organisation and (for a two-letter term) language. A fixed
+    Searches name, e-mail and organisation; a two-letter term is a language code or the
+    start of a name. A fixed
     number of queries per page: the rows, the total, this week's sessions, pending
     proposals and ratings of the listeners on the page.
     """
@@ -177,13 +178,19 @@ def roster(
     term = search.strip()[:80]
     if term:
         pattern = "%" + term.replace("\\", "").replace("%", "").replace("_", "") + "%"
-        conditions = [
-            User.display_name.ilike(pattern),
-            User.email.ilike(pattern),
-            ListenerProfile.organization.ilike(pattern),
-        ]
         if len(term) == 2 and term.isalpha():
-            conditions.append(paging.speaks(ListenerProfile.languages, term.lower()))
+            # Two letters: a language code, or the start of a name (not any e-mail
+            # that happens to hold them).
+            conditions = [
+                paging.speaks(ListenerProfile.languages, term.lower()),
+                User.display_name.ilike(pattern[1:]),
+            ]
+        else:
+            conditions = [
+                User.display_name.ilike(pattern),
+                User.email.ilike(pattern),
+                ListenerProfile.organization.ilike(pattern),
+            ]
         query = query.where(or_(*conditions))
     soon = now.date() + timedelta(days=EXPIRING_DAYS)
     if show == "unverified":
