@@ -552,3 +552,24 @@ def test_the_csv_neutralises_every_cell():
     rows = list(csv.reader(io.StringIO(reports.programme_csv(None, None, figures))))
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
     assert rows[1] == ["'=cmd", "'+2", "'-3", "'@4", "withheld", "0"]
+
+
+def test_the_demo_shows_a_coordinators_day(app, client, login):
+    from matching import demo
+
+    with app.app_context():
+        assert demo.seed()
+        db.session.commit()
+        pending = db.select(db.func.count()).where(Proposal.status == "pending")
+        assert db.session.scalar(pending) >= 3
+        held = db.select(db.func.count()).where(Meeting.status == "completed")
+        assert db.session.scalar(held) >= 10
+        figures = reports.programme(*reports.default_range())
+    assert figures["share_matched"] is not None
+    assert figures["feedback"]["count"] >= 5
+    assert figures["suppressed"], "the demo should also show what is withheld"
+    login(demo.COORDINATOR, demo.PASSWORD)
+    assert "training ends soon" in client.get("/coordinator/listeners").text
+    assert "paused until" in client.get("/coordinator/listeners").text
+    assert "waiting for you" in client.get("/coordinator/").text
+    assert 'id="request-' in client.get("/coordinator/queue").text
