@@ -43,6 +43,11 @@ PART_LABELS = {
     "load": "light week",
 }
 PER_PAGE = 50
+# A proposal's row carries three times, its reasons and a note, a listener's row a
+# form: shorter pages, quicker to read and to serve.
+REVIEW_PER_PAGE = 25
+ROSTER_PER_PAGE = 25
+WAITING_PER_PAGE = 20
 
 
 class VerifyForm(FlaskForm):
@@ -67,7 +72,7 @@ def dashboard():
         counts=queue_service.queue_counts(),
         listeners=listeners_service.listener_counts(),
         running=rounds_service.running_round(),
-        latest=rounds_service.recent_rounds(limit=1),
+        latest=rounds_service.latest_round(),
         urgencies=URGENCIES,
     )
 
@@ -106,7 +111,9 @@ def listeners():
     show = request.args.get("show", "all")
     show = show if show in listeners_service.ROSTER_FILTERS else "all"
     page_number = _page_number()
-    page = listeners_service.roster(search=search, show=show, page=page_number, per_page=PER_PAGE)
+    page = listeners_service.roster(
+        search=search, show=show, page=page_number, per_page=ROSTER_PER_PAGE
+    )
     return render_template(
         "coordinator/listeners.html",
         page=page,
@@ -162,12 +169,22 @@ def run_round():
 def round_detail(round_id: int):
     matching_round = rounds_service.round_header(round_id)
     filters = rounds_service.proposal_filters(request.args)
+    counts = rounds_service.proposal_counts(round_id)
+    total = None
+    if not filters["language"]:
+        total = rounds_service.filtered_total(counts, filters["status"], filters["urgency"])
     page = rounds_service.list_proposals(
-        round_id, **filters, cursor=request.args.get("cursor"), limit=PER_PAGE
+        round_id,
+        **filters,
+        cursor=request.args.get("cursor"),
+        limit=REVIEW_PER_PAGE,
+        total=total,
     )
     unmatched_page = _page_number("unmatched_page")
-    offset = (unmatched_page - 1) * PER_PAGE
-    unmatched = rounds_service.unmatched_requests(matching_round, offset=offset, limit=PER_PAGE)
+    offset = (unmatched_page - 1) * WAITING_PER_PAGE
+    unmatched = rounds_service.unmatched_requests(
+        matching_round, offset=offset, limit=WAITING_PER_PAGE
+    )
     notes = [row.request_id for row in page.items if row.note] + [
         req.id for req, _ in unmatched if req.note
     ]
@@ -185,10 +202,10 @@ def round_detail(round_id: int):
         round=matching_round,
         page=page,
         filters=filters,
-        counts=rounds_service.proposal_counts(round_id),
+        counts=counts,
         unmatched=unmatched,
         unmatched_page=unmatched_page,
-        unmatched_more=offset + PER_PAGE < len(matching_round.unmatched),
+        unmatched_more=offset + WAITING_PER_PAGE < len(matching_round.unmatched),
         part_labels=PART_LABELS,
         urgencies=URGENCIES,
         bulk_limit=rounds_service.BULK_LIMIT,

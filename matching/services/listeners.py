@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -153,10 +153,16 @@ def roster(
 
     Searches name, e-mail and organisation; a two-letter term is a language code or the
     start of a name. A fixed
-    number of queries per page: the rows, the total, this week's sessions, pending
-    proposals and ratings of the listeners on the page.
+    number of queries per page: the total, the rows (with pending proposals and ratings)
+    and this week's sessions of the listeners on the page.
     """
     now = now or now_utc()
+    pending = (
+        db.select(func.count())
+        .where(Proposal.listener_id == User.id)
+        .where(Proposal.status == "pending")
+        .scalar_subquery()
+    )
     query = (
         db.select(
             User.id,
@@ -202,16 +208,24 @@ def roster(
     elif show == "paused":
         query = query.where(ListenerProfile.paused_until > now)
     total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
+    rated = (
+        db.select(
+            Meeting.listener_id, func.count().label("n"), func.avg(Feedback.rating).label("mean")
+        )
+        .join(Meeting, Meeting.id == Feedback.meeting_id)
+        .where(Feedback.author_id == Meeting.practitioner_id)
+        .group_by(Meeting.listener_id)
+        .subquery()
+    )
     rows = db.session.execute(
-        query.order_by(func.lower(User.display_name), User.id)
+        query.add_columns(pending.label("pending"), rated.c.n.label("ratings"), rated.c.mean)
+        .outerjoin(rated, rated.c.listener_id == User.id)
+        .order_by(func.lower(User.display_name), User.id)
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    ids = [r.id for r in rows]
     weeks = {r.id: _local_week(now, r.timezone) for r in rows}
     this_week = _sessions_in_weeks(weeks)
-    _, pending = _loads(ids) if ids else ({}, {})
-    ratings = ratings_by_listener(ids)
     items = []
     for r in rows:
         training = r.training_valid_until
@@ -231,12 +245,19 @@ def roster(
                 "max_sessions_per_week": r.max_sessions_per_week,
                 "max_sessions_per_day": r.max_sessions_per_day,
                 "sessions_this_week": this_week.get(r.id, 0),
-                "pending_proposals": pending.get(r.id, 0),
-                "rating": ratings.get(r.id),
+                "pending_proposals": r.pending,
+                "rating": _rating(r.ratings, r.mean),
             }
         )
     has_next = page * per_page < total
     return paging.Page(items=items, next=str(page + 1) if has_next else None, total=total)
+
+
+def _rating(count: int | None, mean) -> dict | None:
+    """A listener's mean rating, only from MIN_RATINGS ratings on."""
+    if not count or count < MIN_RATINGS:
+        return None
+    return {"count": count, "mean": round(float(mean), 1)}
 
 
 def _local_week(now: datetime, zone: str) -> tuple[datetime, datetime]:
@@ -266,20 +287,3 @@ def _sessions_in_weeks(weeks: dict[int, tuple[datetime, datetime]]) -> dict[int,
         if start <= start_at < end:
             counts[listener_id] += 1
     return dict(counts)
-
-
-def ratings_by_listener(ids: list[int]) -> dict[int, dict]:
-    """Mean rating the practitioners gave each listener, only from MIN_RATINGS ratings on."""
-    if not ids:
-        return {}
-    found: dict[int, dict] = defaultdict(dict)
-    for listener_id, n, mean in db.session.execute(
-        db.select(Meeting.listener_id, func.count(), func.avg(Feedback.rating))
-        .join(Meeting, Meeting.id == Feedback.meeting_id)
-        .where(Meeting.listener_id.in_(ids))
-        .where(Feedback.author_id == Meeting.practitioner_id)
-        .group_by(Meeting.listener_id)
-    ):
-        if n >= MIN_RATINGS:
-            found[listener_id] = {"count": n, "mean": round(float(mean), 1)}
-    return dict(found)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-from collections import Counter
+import time as clock
+from collections import Counter, OrderedDict
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func
@@ -70,8 +71,58 @@ def _instant(day: date) -> datetime:
     return datetime.combine(day, time(0), UTC)
 
 
+# Figures already computed in this process, keyed by range and a fingerprint of the data
+# they read: a changed request, meeting or rating changes the fingerprint, so an answer
+# is never stale; entries also expire, and only a few are kept.
+_FIGURES: OrderedDict = OrderedDict()
+CACHE_SECONDS = 300
+CACHE_ENTRIES = 32
+
+
+def _fingerprint() -> tuple:
+    """One cheap query whose answer changes whenever the figures' inputs change."""
+
+    def scalar(*columns):
+        return db.select(*columns).scalar_subquery()
+
+    verified = (
+        db.select(func.count())
+        .select_from(ListenerProfile)
+        .join(User, User.id == ListenerProfile.user_id)
+        .where(User.active.is_(True))
+        .where(ListenerProfile.verified_at.is_not(None))
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        db.select(
+            scalar(func.count(SupportRequest.id)),
+            scalar(func.max(SupportRequest.id)),
+            scalar(func.max(SupportRequest.updated_at)),
+            scalar(func.count(Meeting.id)),
+            scalar(func.max(Meeting.id)),
+            scalar(func.max(Meeting.updated_at)),
+            scalar(func.count(Feedback.id)),
+            scalar(func.max(Feedback.id)),
+            verified,
+        )
+    ).one()
+    return (str(db.engine.url), *row)
+
+
 def programme(from_: date, to: date) -> dict:
     """Programme figures between two dates (inclusive), in the shape of the reports API."""
+    key = (from_, to, _fingerprint())
+    found = _FIGURES.get(key)
+    if found is not None and found[0] > clock.monotonic():
+        return found[1]
+    figures = _programme(from_, to)
+    _FIGURES[key] = (clock.monotonic() + CACHE_SECONDS, figures)
+    while len(_FIGURES) > CACHE_ENTRIES:
+        _FIGURES.popitem(last=False)
+    return figures
+
+
+def _programme(from_: date, to: date) -> dict:
     start, end = _instant(from_), _instant(to + timedelta(days=1))
     suppressed: list[str] = []
 

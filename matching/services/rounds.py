@@ -243,18 +243,29 @@ def get_round(round_id: int) -> MatchingRound:
 
 def unmatched_requests(
     matching_round: MatchingRound, *, offset: int = 0, limit: int | None = None
-) -> list[tuple[SupportRequest, list[str]]]:
-    """The round's unmatched requests (a slice of them) with their diagnoses, in one query."""
+) -> list[tuple]:
+    """The round's unmatched requests (a slice) with their diagnoses, in one query.
+
+    Each item is (row, reasons); the row carries id, urgency, created_at, note, status
+    and practitioner_name.
+    """
     items = matching_round.unmatched[offset:]
     if limit is not None:
         items = items[:limit]
     ids = [item["request_id"] for item in items]
     if not ids:
         return []
-    rows = db.session.scalars(
-        db.select(SupportRequest)
+    rows = db.session.execute(
+        db.select(
+            SupportRequest.id,
+            SupportRequest.urgency,
+            SupportRequest.created_at,
+            SupportRequest.note,
+            SupportRequest.status,
+            User.display_name.label("practitioner_name"),
+        )
+        .join(User, User.id == SupportRequest.practitioner_id)
         .where(SupportRequest.id.in_(ids))
-        .options(selectinload(SupportRequest.practitioner))
     )
     by_id = {r.id: r for r in rows}
     return [
@@ -264,16 +275,21 @@ def unmatched_requests(
     ]
 
 
-def round_header(round_id: int) -> MatchingRound:
-    """One round without its proposals (those are read a page at a time)."""
-    matching_round = db.session.scalar(
-        db.select(MatchingRound)
+def round_header(round_id: int):
+    """One round's id, time, starter's name and unmatched list, without its proposals."""
+    row = db.session.execute(
+        db.select(
+            MatchingRound.id,
+            MatchingRound.created_at,
+            MatchingRound.unmatched,
+            User.display_name.label("started_by_name"),
+        )
+        .outerjoin(User, User.id == MatchingRound.started_by_id)
         .where(MatchingRound.id == round_id)
-        .options(selectinload(MatchingRound.started_by))
-    )
-    if matching_round is None:
+    ).first()
+    if row is None:
         raise NotFound("No such round.")
-    return matching_round
+    return row
 
 
 def proposal_filters(args) -> dict:
@@ -296,8 +312,11 @@ def list_proposals(
     language: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    total: int | None = None,
 ) -> paging.Page:
     """One page of a round's proposals, urgent first, then longest waiting, as plain rows.
+
+    ``total`` may be given when the caller knows it (from proposal_counts), to save a query.
 
     Each row carries the two people's names and zones, the request's urgency, topics
     and private note: one query for the page and one for the total, whatever its size.
@@ -340,7 +359,8 @@ def list_proposals(
         query = query.join(
             PractitionerProfile, PractitionerProfile.user_id == SupportRequest.practitioner_id
         ).where(paging.speaks(PractitionerProfile.languages, language))
-    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+    if total is None:
+        total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
     after = paging.decode(cursor)
     if after is not None:
         query = query.where(tuple_(rank, SupportRequest.created_at, Proposal.id) > tuple_(*after))
@@ -355,9 +375,14 @@ def list_proposals(
 
 
 def proposal_counts(round_id: int) -> dict:
-    """How many proposals of a round are in each status, and pending ones per urgency."""
+    """How many proposals of a round are in each status, and pending ones per urgency.
+
+    ``by`` maps (status, urgency) to a count, from which any total a filter without a
+    language asks for follows.
+    """
     counts = {status: 0 for status in PROPOSAL_STATUSES}
     pending = {urgency: 0 for urgency in URGENCIES}
+    by: dict[tuple[str, str], int] = {}
     rows = db.session.execute(
         db.select(Proposal.status, SupportRequest.urgency, db.func.count())
         .join(SupportRequest, SupportRequest.id == Proposal.request_id)
@@ -366,9 +391,19 @@ def proposal_counts(round_id: int) -> dict:
     ).all()
     for status, urgency, n in rows:
         counts[status] = counts.get(status, 0) + n
+        by[(status, urgency)] = n
         if status == "pending":
             pending[urgency] = pending.get(urgency, 0) + n
-    return {"status": counts, "pending_by_urgency": pending}
+    return {"status": counts, "pending_by_urgency": pending, "by": by}
+
+
+def filtered_total(counts: dict, status: str | None, urgency: str | None) -> int:
+    """How many proposals a status/urgency filter shows, from proposal_counts."""
+    return sum(
+        n
+        for (s, u), n in counts["by"].items()
+        if (not status or status == "all" or s == status) and (not urgency or u == urgency)
+    )
 
 
 def pending_ids(round_id: int, *, urgency: str | None = None, limit: int) -> list[int]:
@@ -475,6 +510,22 @@ def _proposal_ids(raw) -> list[int]:
         if value not in ids:
             ids.append(value)
     return ids
+
+
+def latest_round() -> dict | None:
+    """The newest round's id, time and pending proposals, in one query (for the overview)."""
+    pending = (
+        db.select(db.func.count())
+        .where(Proposal.round_id == MatchingRound.id)
+        .where(Proposal.status == "pending")
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        db.select(MatchingRound.id, MatchingRound.created_at, pending.label("pending"))
+        .order_by(MatchingRound.id.desc())
+        .limit(1)
+    ).first()
+    return row._asdict() if row else None
 
 
 def recent_rounds(limit: int = 20) -> list[tuple[MatchingRound, int]]:
