@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi
 
-.PHONY: run test lint bench worker clean
+.PHONY: run test lint bench bench-web worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## Reproducible matching benchmark with fixed seeds
+## Reproducible benchmarks with fixed seeds: the matching step, then the pages
 bench: $(STAMP)
 	$(BIN)/python bench/matching.py
+	$(MAKE) bench-web
+
+## The pages under gunicorn on PostgreSQL (database bench_web), measured with wrk
+bench-web: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python bench/web.py
 
 ## Deliver queued mail in a loop (a separate process in production)
 worker: $(STAMP)
