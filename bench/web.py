@@ -380,7 +380,7 @@ def start_gunicorn(env: dict, workers: int, threads: int) -> tuple[subprocess.Po
         "-" if os.environ.get("BENCH_ACCESS_LOG") else "/dev/null",
         "bench.web_app:app",
     ]
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: S603 - our own command line
         command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     )
     deadline = time.monotonic() + 60
@@ -409,7 +409,7 @@ def wrk(url: str, headers: dict, seconds: float, connections: int) -> dict:
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     command += ["-s", str(ROOT / "bench" / "wrk_report.lua"), url]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)  # noqa: S603
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
