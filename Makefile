@@ -5,14 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi
 
-.PHONY: run test lint bench worker clean
+.PHONY: run test lint bench bench-web worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test,postgres,redis,fast]'
+	$(BIN)/pip install --quiet -e '.[test,postgres,redis,fast,server]'
 	touch $(STAMP)
 
 tests/ical/node_modules/.package-lock.json: tests/ical/package-lock.json
@@ -36,9 +36,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -r matching -ll -q
 
-## Reproducible matching benchmark with fixed seeds
+## Reproducible benchmarks with fixed seeds: the matching step, then the pages
 bench: $(STAMP)
 	$(BIN)/python bench/matching.py
+	$(MAKE) bench-web
+
+## The pages under gunicorn on PostgreSQL (database bench_web), measured with wrk
+bench-web: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python bench/web.py
 
 ## Deliver queued mail in a loop (a separate process in production)
 worker: $(STAMP)

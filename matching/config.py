@@ -78,7 +78,10 @@ class Defaults:
         "earliness": 15,
         "load": 15,
     }
-    MATCH_SOLVER = "networkx"
+    # "auto": OR-Tools when the `fast` extra is installed, networkx otherwise.
+    MATCH_SOLVER = "auto"
+    # A round still marked running after this long was abandoned (its worker died).
+    MATCH_ROUND_TIMEOUT_MINUTES = 15
 
 
 ENV_STRINGS = (
@@ -106,6 +109,7 @@ ENV_INTS = (
     "SESSION_IDLE_MINUTES",
     "SESSION_MAX_HOURS",
     "TRUSTED_PROXIES",
+    "MATCH_ROUND_TIMEOUT_MINUTES",
 )
 ENV_BOOLS = (
     "MAIL_USE_TLS",
@@ -157,6 +161,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         # Writers queue for SQLite's one write lock; give them time rather than an error.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
     _check_weights(app.config["MATCH_WEIGHTS"])
+    if app.config["MATCH_SOLVER"] not in ("auto", "networkx", "ortools"):
+        raise RuntimeError("MATCH_SOLVER must be auto, networkx or ortools")
     _check_limit_storage(app)
     _derive_from_base_url(app)
 

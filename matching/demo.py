@@ -1,11 +1,26 @@
-"""A believable demo programme, built through the same services people use."""
+"""A believable demo programme, built through the same services people use.
+
+Besides today's open requests it holds a coordinator's day: conversations held in past
+weeks (with outcomes and feedback, so the programme figures have something to show and
+something to withhold), a round with proposals waiting for review, a listener whose
+training ends soon and one who is paused.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from matching.models import now_utc
-from matching.services import accounts, availability, listeners, profiles, requests
+from matching.extensions import db
+from matching.models import SupportRequest, now_utc
+from matching.services import (
+    accounts,
+    availability,
+    listeners,
+    meetings,
+    profiles,
+    requests,
+    rounds,
+)
 
 PASSWORD = "alongside-demo"  # noqa: S105 - the published demo password
 COORDINATOR = "coordinator@demo.example.org"
@@ -270,6 +285,29 @@ PRACTITIONERS = [
 ]
 
 
+# People who asked in past weeks (their conversations feed the figures) and today.
+EARLIER = [
+    "Alex Morgan",
+    "Bea Lindqvist",
+    "Chidi Obi",
+    "Dana Weiss",
+    "Eli Navarro",
+    "Farah Said",
+    "Gus Hale",
+    "Hana Kim",
+    "Ivo Petrov",
+    "Jade Moreau",
+    "Kofi Asante",
+    "Lara Costa",
+    "Milo Brandt",
+    "Nina Rossi",
+    "Omar Farouk",
+]
+TODAY = ["Pat Quinn", "Rosa Lind", "Sean Doyle", "Tess Howard", "Uma Rao"]
+ANY_DAY = [(day, "08:00", "20:00") for day in range(7)]
+RATINGS = (5, 4, 5, 3, 4, 5, 4, 4, 5, 2, 4, 5, 3, 5, 4)
+
+
 def _email(name: str, kind: str) -> str:
     first = name.split()[0].lower()
     for a, b in (("í", "i"), ("á", "a"), ("é", "e"), ("è", "e"), ("ç", "c")):
@@ -310,8 +348,13 @@ def seed() -> bool:
             },
         )
         availability.set_windows(user, _windows(windows))
-        if i != len(LISTENERS) - 1:  # one listener waits for verification
+        if i == 5:  # training ends within the month: flagged on the roster
+            soon = (now_utc() + timedelta(days=20)).date().isoformat()
+            listeners.verify_listener(coordinator, user.id, soon)
+        elif i != len(LISTENERS) - 1:  # one listener waits for verification
             listeners.verify_listener(coordinator, user.id, valid_until)
+    _history(coordinator)
+    _todays_round(coordinator)
     for name, zone, org, field, langs, mods, topics, urgency, windows in PRACTITIONERS:
         user = accounts.register(
             email=_email(name, "practitioner"),
@@ -332,7 +375,67 @@ def seed() -> bool:
         )
         availability.set_windows(user, _windows(windows))
         requests.create_request(user, {"urgency": urgency, "topics": topics, "modalities": mods})
+    paused = accounts.find_by_email(_email(LISTENERS[7][0], "listener"))
+    profiles.pause_listener(paused, now_utc() + timedelta(days=10))
     return True
+
+
+def _practitioner(name: str, i: int, urgency: str = "routine") -> SupportRequest:
+    user = accounts.register(
+        email=_email(name, "practitioner"),
+        password=PASSWORD,
+        role="practitioner",
+        display_name=name,
+        timezone="Europe/London",
+    )
+    profiles.update_profile(
+        user,
+        {
+            "organization": f"Community Health Team {i % 4 + 1}",
+            "field": ("nursing", "social_work", "psychology")[i % 3],
+            "languages": ["en"],
+            "modalities": ["video", "phone"],
+            "topics": [("burnout", "grief", "night shifts")[i % 3]],
+        },
+    )
+    availability.set_windows(user, _windows(ANY_DAY))
+    return requests.create_request(
+        user, {"urgency": urgency, "modalities": ["video", "phone"], "note": ""}
+    )
+
+
+def _history(coordinator) -> None:
+    """Three weekly rounds in the past, approved, held and rated: the figures' material."""
+    for week, batch in enumerate((EARLIER[0:5], EARLIER[5:10], EARLIER[10:15])):
+        then = now_utc() - timedelta(days=35 - 7 * week)
+        for i, name in enumerate(batch):
+            req = _practitioner(name, 5 * week + i, ("routine", "soon", "urgent")[i % 3])
+            req.created_at = then - timedelta(hours=6 + 5 * i)  # they asked before that round
+        # A round claims its run on its own connection, so what is written must be committed.
+        db.session.commit()
+        past_round = rounds.run_round(coordinator, now=then)
+        ids = [p.id for p in past_round.proposals]
+        if ids:
+            rounds.approve_many(coordinator, past_round.id, ids, now=then)
+        db.session.commit()
+    booked = meetings.meetings_for(coordinator)
+    for n, meeting in enumerate(m for m in booked if m.end_at < now_utc()):
+        if n == 4:
+            meetings.mark_outcome(coordinator, meeting.id, "no_show")
+            continue
+        meetings.mark_outcome(coordinator, meeting.id, "completed")
+        comment = "It helped to say it out loud." if n % 4 == 0 else ""
+        meetings.add_feedback(meeting.practitioner, meeting.id, RATINGS[n % len(RATINGS)], comment)
+        if n % 3 == 0:
+            meetings.add_feedback(meeting.listener, meeting.id, 5, "")
+
+
+def _todays_round(coordinator) -> None:
+    """A few requests from today and a round over them, waiting for the coordinator."""
+    for i, name in enumerate(TODAY):
+        _practitioner(name, i, ("urgent", "soon", "routine", "routine", "soon")[i])
+    db.session.commit()
+    rounds.run_round(coordinator)
 
 
 def logins_text() -> str:

@@ -1,21 +1,34 @@
-"""Pages for coordinators: the programme at a glance, listeners, rounds, mail, audit."""
+"""Pages for coordinators: overview, queue, requests, listeners, rounds, reports, audit."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms.validators import DataRequired
 
+from matching import charts
 from matching.errors import Conflict, Invalid, Malformed
 from matching.extensions import db
-from matching.models import AuditEvent, SupportRequest
-from matching.security import guard_pages
+from matching.models import AuditEvent, now_utc
+from matching.security import guard_pages, is_safe_next
 from matching.services import listeners as listeners_service
+from matching.services import queue as queue_service
+from matching.services import reports as reports_service
 from matching.services import requests as requests_service
 from matching.services import rounds as rounds_service
 from matching.services import validate
+from matching.vocabulary import URGENCIES
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 guard_pages(bp, "coordinator")
@@ -30,58 +43,127 @@ PART_LABELS = {
     "earliness": "soon",
     "load": "light week",
 }
+PER_PAGE = 50
+# A proposal's row carries three times, its reasons and a note, a listener's row a
+# form: shorter pages, quicker to read and to serve.
+REVIEW_PER_PAGE = 25
+ROSTER_PER_PAGE = 25
+WAITING_PER_PAGE = 20
 
 
 class VerifyForm(FlaskForm):
     training_valid_until = DateField("Training valid until", validators=[DataRequired()])
 
 
+def _page_number(name: str = "page") -> int:
+    """The page asked for; anything but a plain number from 1 to 9999 means the first."""
+    try:
+        number = validate.digits(request.args.get(name), name, max_len=4)
+    except Malformed:
+        return 1
+    return number or 1
+
+
+def _back(default: str) -> str:
+    """Where to return after a form: the page it came from, if it is ours."""
+    target = request.form.get("back")
+    return target if is_safe_next(target) else default
+
+
 @bp.get("/")
 def dashboard():
-    counts = dict(
-        db.session.execute(
-            db.select(SupportRequest.status, db.func.count()).group_by(SupportRequest.status)
-        ).all()
-    )
-    listeners, _ = listeners_service.list_listeners()
-    unverified = [item for item in listeners if not item["verified"]]
     return render_template(
-        "coordinator/dashboard.html", counts=counts, listeners=listeners, unverified=unverified
+        "coordinator/dashboard.html",
+        counts=queue_service.queue_counts(),
+        listeners=listeners_service.listener_counts(),
+        running=rounds_service.running_round(),
+        latest=rounds_service.latest_round(),
+        urgencies=URGENCIES,
     )
+
+
+@bp.get("/queue")
+def queue():
+    filters = queue_service.queue_filters(request.args)
+    page = queue_service.list_queue(**filters, cursor=request.args.get("cursor"), limit=PER_PAGE)
+    return render_template(
+        "coordinator/queue.html",
+        page=page,
+        filters=filters,
+        now=now_utc(),
+        waiting_words=queue_service.waiting_words,
+        urgencies=URGENCIES,
+    )
+
+
+@bp.get("/requests/<int:request_id>")
+def request_detail(request_id: int):
+    story = queue_service.request_story(current_user, request_id)
+    html = render_template(
+        "coordinator/request.html",
+        story=story,
+        now=now_utc(),
+        waiting_words=queue_service.waiting_words,
+    )
+    # The audit event of reading the note; after rendering, which reads loaded rows.
+    db.session.commit()
+    return html
 
 
 @bp.get("/listeners")
 def listeners():
-    items, _ = listeners_service.list_listeners()
-    return render_template("coordinator/listeners.html", listeners=items, form=VerifyForm())
+    search = request.args.get("q", "")[:80]
+    show = request.args.get("show", "all")
+    show = show if show in listeners_service.ROSTER_FILTERS else "all"
+    page_number = _page_number()
+    page = listeners_service.roster(
+        search=search, show=show, page=page_number, per_page=ROSTER_PER_PAGE
+    )
+    return render_template(
+        "coordinator/listeners.html",
+        page=page,
+        page_number=page_number,
+        search=search,
+        show=show,
+        form=VerifyForm(),
+    )
 
 
 @bp.post("/listeners/<int:listener_id>/verify")
 def verify(listener_id: int):
     form = VerifyForm()
+    back = _back(url_for("coordinator.listeners"))
     if not form.validate_on_submit():
         flash("Choose the date the listener's training is valid until.", "warning")
-        return redirect(url_for("coordinator.listeners"))
+        return redirect(back)
     try:
         listeners_service.verify_listener(
             current_user, listener_id, form.training_valid_until.data.isoformat()
         )
     except Invalid as err:
         flash(err.message, "warning")
-        return redirect(url_for("coordinator.listeners"))
+        return redirect(back)
     db.session.commit()
     flash("Listener verified.", "success")
-    return redirect(url_for("coordinator.listeners"))
+    return redirect(back)
 
 
 @bp.get("/rounds")
 def rounds():
-    return render_template("coordinator/rounds.html", rounds=rounds_service.recent_rounds())
+    return render_template(
+        "coordinator/rounds.html",
+        rounds=rounds_service.recent_rounds(),
+        running=rounds_service.running_round(),
+    )
 
 
 @bp.post("/rounds")
 def run_round():
-    matching_round = rounds_service.run_round(current_user)
+    try:
+        matching_round = rounds_service.run_round(current_user)
+    except Conflict as err:
+        flash(err.message, "warning")
+        return redirect(url_for("coordinator.rounds"))
     db.session.commit()
     proposed, unmatched = len(matching_round.proposals), len(matching_round.unmatched)
     flash(f"Round finished: {proposed} proposed, {unmatched} still waiting for a match.", "success")
@@ -90,23 +172,94 @@ def run_round():
 
 @bp.get("/rounds/<int:round_id>")
 def round_detail(round_id: int):
-    matching_round = rounds_service.get_round(round_id)
-    unmatched = rounds_service.unmatched_requests(matching_round)
-    shown = [p.request for p in matching_round.proposals] + [req for req, _ in unmatched]
-    requests_service.record_note_views(current_user, shown)
-    page = render_template(
+    matching_round = rounds_service.round_header(round_id)
+    filters = rounds_service.proposal_filters(request.args)
+    counts = rounds_service.proposal_counts(round_id)
+    total = None
+    if not filters["language"]:
+        total = rounds_service.filtered_total(counts, filters["status"], filters["urgency"])
+    page = rounds_service.list_proposals(
+        round_id,
+        **filters,
+        cursor=request.args.get("cursor"),
+        limit=REVIEW_PER_PAGE,
+        total=total,
+    )
+    unmatched_page = _page_number("unmatched_page")
+    offset = (unmatched_page - 1) * WAITING_PER_PAGE
+    unmatched = rounds_service.unmatched_requests(
+        matching_round, offset=offset, limit=WAITING_PER_PAGE
+    )
+    notes = [row.request_id for row in page.items if row.note] + [
+        req.id for req, _ in unmatched if req.note
+    ]
+    requests_service.record_note_views(current_user, notes)
+    html = render_template(
         "coordinator/round.html",
         round=matching_round,
+        page=page,
+        filters=filters,
+        counts=counts,
         unmatched=unmatched,
+        unmatched_page=unmatched_page,
+        unmatched_more=offset + WAITING_PER_PAGE < len(matching_round.unmatched),
         part_labels=PART_LABELS,
+        urgencies=URGENCIES,
+        bulk_limit=rounds_service.BULK_LIMIT,
+        now=now_utc(),
+        waiting_words=queue_service.waiting_words,
     )
+    # The audit event of reading the notes; after rendering, which reads loaded rows.
     db.session.commit()
-    return page
+    return html
+
+
+@bp.post("/rounds/<int:round_id>/approve")
+def approve_many(round_id: int):
+    back = _back(url_for("coordinator.round_detail", round_id=round_id))
+    if request.form.get("scope") == "urgent":
+        ids = rounds_service.pending_ids(
+            round_id, urgency="urgent", limit=rounds_service.BULK_LIMIT
+        )
+        if not ids:
+            flash("No urgent proposals are waiting in this round.", "info")
+            return redirect(back)
+    else:
+        ids = request.form.getlist("proposal_ids")
+        if not ids:
+            flash("Tick the proposals you want to approve first.", "warning")
+            return redirect(back)
+    try:
+        outcome = rounds_service.approve_many(current_user, round_id, ids)
+    except Invalid as err:
+        db.session.rollback()
+        flash(err.message, "warning")
+        return redirect(back)
+    db.session.commit()
+    approved, conflicts = outcome["approved"], outcome["conflicts"]
+    if approved:
+        flash(
+            f"Approved {len(approved)}. "
+            + (
+                "Everyone will hear from us."
+                if len(approved) > 1
+                else "Both people will hear from us."
+            ),
+            "success",
+        )
+    if conflicts:
+        flash(f"{len(conflicts)} could not be booked and are still waiting for you:", "warning")
+        for item in conflicts[:20]:
+            flash(f"Proposal {item.proposal_id}: {item.message}", "warning")
+        if len(conflicts) > 20:
+            flash(f"… and {len(conflicts) - 20} more.", "warning")
+    return redirect(back)
 
 
 @bp.post("/proposals/<int:proposal_id>/approve")
 def approve(proposal_id: int):
     round_id = rounds_service.get_proposal(proposal_id).round_id
+    back = _back(url_for("coordinator.round_detail", round_id=round_id))
     try:
         rounds_service.approve_proposal(current_user, proposal_id)
     except Conflict as err:
@@ -115,12 +268,13 @@ def approve(proposal_id: int):
     else:
         db.session.commit()
         flash("Approved. The conversation is booked and both people will hear from us.", "success")
-    return redirect(url_for("coordinator.round_detail", round_id=round_id))
+    return redirect(back)
 
 
 @bp.post("/proposals/<int:proposal_id>/reject")
 def reject(proposal_id: int):
     round_id = rounds_service.get_proposal(proposal_id).round_id
+    back = _back(url_for("coordinator.round_detail", round_id=round_id))
     never_again = request.form.get("never_again") == "1"
     try:
         rounds_service.reject_proposal(current_user, proposal_id, never_again)
@@ -133,15 +287,59 @@ def reject(proposal_id: int):
             flash("Rejected. This pair will not be proposed again.", "success")
         else:
             flash("Rejected. The request goes back into the next round.", "success")
-    return redirect(url_for("coordinator.round_detail", round_id=round_id))
+    return redirect(back)
+
+
+def _report_range():
+    """The date range of the query string, or the default one and the form's errors."""
+    try:
+        return (*reports_service.parse_range(request.args.get("from"), request.args.get("to")), {})
+    except Invalid as err:
+        return (*reports_service.default_range(), err.fields)
+
+
+@bp.get("/reports")
+def reports():
+    from_, to, errors = _report_range()
+    figures = reports_service.programme(from_, to)
+    return render_template(
+        "coordinator/reports.html",
+        figures=figures,
+        from_=from_,
+        to=to,
+        errors=errors,
+        charts=charts.CHARTS,
+        min_group=reports_service.MIN_GROUP,
+    )
+
+
+@bp.get("/reports/<name>.svg")
+def chart(name: str):
+    if name not in charts.CHARTS:
+        abort(404)
+    from_, to, _ = _report_range()
+    svg = charts.render(name, reports_service.programme(from_, to))
+    response = Response(svg, mimetype="image/svg+xml")
+    # A chart is an image: no script may run in it, its own styles may.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/reports/programme.csv")
+def programme_csv():
+    from_, to, _ = _report_range()
+    body = reports_service.programme_csv(from_, to)
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="programme-{from_.isoformat()}-{to.isoformat()}.csv"'
+    )
+    return response
 
 
 @bp.get("/audit")
 def audit():
-    try:
-        page = validate.digits(request.args.get("page"), "page", max_len=4) or 1
-    except Malformed:
-        page = 1
+    page = _page_number()
     events = db.paginate(
         db.select(AuditEvent).order_by(AuditEvent.id.desc()),
         page=page,

@@ -16,7 +16,13 @@ from matching.models.requests import (
     REQUEST_STATUSES,
     SupportRequest,
 )
-from matching.models.rounds import PROPOSAL_STATUSES, MatchingRound, Proposal
+from matching.models.rounds import (
+    PROPOSAL_STATUSES,
+    ROUND_RUN_STATUSES,
+    MatchingRound,
+    Proposal,
+    RoundRun,
+)
 
 __all__ = [
     "ACTIVE_REQUEST_STATUSES",
@@ -26,6 +32,7 @@ __all__ = [
     "PROPOSAL_STATUSES",
     "REQUEST_STATUSES",
     "ROLES",
+    "ROUND_RUN_STATUSES",
     "ApiToken",
     "AuditEvent",
     "AvailabilityWindow",
@@ -37,6 +44,7 @@ __all__ = [
     "OutboxMessage",
     "PractitionerProfile",
     "Proposal",
+    "RoundRun",
     "SupportRequest",
     "TimeOff",
     "UTCDateTime",

@@ -19,6 +19,8 @@ class Meeting(db.Model):
     __table_args__ = (
         Index("ix_meeting_listener_start", "listener_id", "start_at"),
         Index("ix_meeting_practitioner_start", "practitioner_id", "start_at"),
+        Index("ix_meeting_start_at", "start_at"),
+        Index("ix_meeting_request", "request_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,7 +44,10 @@ class Meeting(db.Model):
 
 
 class Feedback(db.Model):
-    __table_args__ = (UniqueConstraint("meeting_id", "author_id", name="one_per_author"),)
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "author_id", name="one_per_author"),
+        Index("ix_feedback_meeting", "meeting_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))

@@ -16,7 +16,10 @@ ACTIVE_REQUEST_STATUSES = ("open", "proposed", "scheduled")
 
 
 class SupportRequest(db.Model):
-    __table_args__ = (Index("ix_support_request_status", "status"),)
+    __table_args__ = (
+        Index("ix_support_request_status", "status"),
+        Index("ix_support_request_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practitioner_id: Mapped[int] = mapped_column(

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.orm import selectinload
 
 from matching.errors import Invalid, NotFound
 from matching.extensions import db
-from matching.models import ListenerProfile, Meeting, Proposal, User, now_utc
-from matching.services import audit, validate
+from matching.models import Feedback, ListenerProfile, Meeting, Proposal, User, now_utc
+from matching.services import audit, paging, validate
+
+# Training that ends within this many days is flagged on the roster and the overview.
+EXPIRING_DAYS = 30
+# Ratings of one listener are shown only from this many on (small groups are withheld).
+MIN_RATINGS = 5
+ROSTER_FILTERS = ("all", "unverified", "expiring", "paused")
 
 
 def list_listeners(*, after: int | None = None, limit: int = 200) -> tuple[list[dict], int | None]:
@@ -109,3 +117,173 @@ def verify_listener(actor: User, listener_id: int, training_valid_until) -> dict
     db.session.flush()
     booked, pending = _loads([user.id])
     return listener_dict(user, booked.get(user.id, 0), pending.get(user.id, 0))
+
+
+def listener_counts(now: datetime | None = None) -> dict:
+    """Listeners in total, unverified, with training expiring soon or expired, paused.
+
+    One aggregate query, correct at any number of listeners.
+    """
+    now = now or now_utc()
+    soon = now.date() + timedelta(days=EXPIRING_DAYS)
+    verified = ListenerProfile.verified_at.is_not(None)
+    row = db.session.execute(
+        db.select(
+            func.count(),
+            func.count().filter(ListenerProfile.verified_at.is_(None)),
+            func.count().filter(verified, ListenerProfile.training_valid_until <= soon),
+            func.count().filter(ListenerProfile.paused_until > now),
+        )
+        .select_from(ListenerProfile)
+        .join(User, User.id == ListenerProfile.user_id)
+        .where(User.active.is_(True))
+    ).one()
+    return {"total": row[0], "unverified": row[1], "expiring": row[2], "paused": row[3]}
+
+
+def roster(
+    *,
+    search: str = "",
+    show: str = "all",
+    page: int = 1,
+    per_page: int = 50,
+    now: datetime | None = None,
+) -> paging.Page:
+    """One page of listeners by name with verification, training, pause, load and rating.
+
+    Searches name, e-mail and organisation; a two-letter term is a language code or the
+    start of a name. A fixed
+    number of queries per page: the total, the rows (with pending proposals and ratings)
+    and this week's sessions of the listeners on the page.
+    """
+    now = now or now_utc()
+    pending = (
+        db.select(func.count())
+        .where(Proposal.listener_id == User.id)
+        .where(Proposal.status == "pending")
+        .scalar_subquery()
+    )
+    query = (
+        db.select(
+            User.id,
+            User.display_name,
+            User.email,
+            User.timezone,
+            ListenerProfile.organization,
+            ListenerProfile.languages,
+            ListenerProfile.verified_at,
+            ListenerProfile.training_valid_until,
+            ListenerProfile.paused_until,
+            ListenerProfile.max_sessions_per_week,
+            ListenerProfile.max_sessions_per_day,
+        )
+        .join(ListenerProfile, ListenerProfile.user_id == User.id)
+        .where(User.role == "listener")
+        .where(User.active.is_(True))
+    )
+    term = search.strip()[:80]
+    if term:
+        pattern = "%" + term.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        if len(term) == 2 and term.isalpha():
+            # Two letters: a language code, or the start of a name (not any e-mail
+            # that happens to hold them).
+            conditions = [
+                paging.speaks(ListenerProfile.languages, term.lower()),
+                User.display_name.ilike(pattern[1:]),
+            ]
+        else:
+            conditions = [
+                User.display_name.ilike(pattern),
+                User.email.ilike(pattern),
+                ListenerProfile.organization.ilike(pattern),
+            ]
+        query = query.where(or_(*conditions))
+    soon = now.date() + timedelta(days=EXPIRING_DAYS)
+    if show == "unverified":
+        query = query.where(ListenerProfile.verified_at.is_(None))
+    elif show == "expiring":
+        query = query.where(ListenerProfile.verified_at.is_not(None)).where(
+            ListenerProfile.training_valid_until <= soon
+        )
+    elif show == "paused":
+        query = query.where(ListenerProfile.paused_until > now)
+    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
+    rated = (
+        db.select(
+            Meeting.listener_id, func.count().label("n"), func.avg(Feedback.rating).label("mean")
+        )
+        .join(Meeting, Meeting.id == Feedback.meeting_id)
+        .where(Feedback.author_id == Meeting.practitioner_id)
+        .group_by(Meeting.listener_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        query.add_columns(pending.label("pending"), rated.c.n.label("ratings"), rated.c.mean)
+        .outerjoin(rated, rated.c.listener_id == User.id)
+        .order_by(func.lower(User.display_name), User.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    weeks = {r.id: _local_week(now, r.timezone) for r in rows}
+    this_week = _sessions_in_weeks(weeks)
+    items = []
+    for r in rows:
+        training = r.training_valid_until
+        items.append(
+            {
+                "id": r.id,
+                "display_name": r.display_name,
+                "email": r.email,
+                "timezone": r.timezone,
+                "organization": r.organization,
+                "languages": list(r.languages),
+                "verified": r.verified_at is not None,
+                "training_valid_until": training,
+                "training_expired": bool(training and training < now.date()),
+                "training_expiring": bool(training and now.date() <= training <= soon),
+                "paused_until": r.paused_until if r.paused_until and r.paused_until > now else None,
+                "max_sessions_per_week": r.max_sessions_per_week,
+                "max_sessions_per_day": r.max_sessions_per_day,
+                "sessions_this_week": this_week.get(r.id, 0),
+                "pending_proposals": r.pending,
+                "rating": _rating(r.ratings, r.mean),
+            }
+        )
+    has_next = page * per_page < total
+    return paging.Page(items=items, next=str(page + 1) if has_next else None, total=total)
+
+
+def _rating(count: int | None, mean) -> dict | None:
+    """A listener's mean rating, only from MIN_RATINGS ratings on."""
+    if not count or count < MIN_RATINGS:
+        return None
+    return {"count": count, "mean": round(float(mean), 1)}
+
+
+def _local_week(now: datetime, zone: str) -> tuple[datetime, datetime]:
+    """Monday 00:00 to the next Monday in the listener's zone, as UTC instants."""
+    local = now.astimezone(ZoneInfo(zone))
+    monday: date = local.date() - timedelta(days=local.weekday())
+    start = datetime.combine(monday, datetime.min.time(), ZoneInfo(zone))
+    end = datetime.combine(monday + timedelta(days=7), datetime.min.time(), ZoneInfo(zone))
+    return start, end
+
+
+def _sessions_in_weeks(weeks: dict[int, tuple[datetime, datetime]]) -> dict[int, int]:
+    """Booked sessions (not cancelled) of each listener inside their own week; one query."""
+    if not weeks:
+        return {}
+    earliest = min(start for start, _ in weeks.values())
+    latest = max(end for _, end in weeks.values())
+    counts: Counter = Counter()
+    for listener_id, start_at in db.session.execute(
+        db.select(Meeting.listener_id, Meeting.start_at)
+        .where(Meeting.listener_id.in_(list(weeks)))
+        .where(Meeting.status != "cancelled")
+        .where(Meeting.start_at >= earliest)
+        .where(Meeting.start_at < latest)
+    ):
+        start, end = weeks[listener_id]
+        if start <= start_at < end:
+            counts[listener_id] += 1
+    return dict(counts)

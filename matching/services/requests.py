@@ -105,14 +105,10 @@ def list_requests(
     return rows[:limit], next_cursor
 
 
-def record_note_views(actor: User, shown: list[SupportRequest]) -> None:
-    """Audit that a coordinator was shown these requests' private notes (not the text)."""
+def record_note_views(actor: User, request_ids: list[int]) -> None:
+    """Audit that a coordinator was shown these requests' private notes (never the text)."""
     audit.record_each(
-        actor,
-        "request.note_viewed",
-        "support_request",
-        [req.id for req in shown if req.note],
-        "Private note viewed",
+        actor, "request.note_viewed", "support_request", request_ids, "Private note viewed"
     )
 
 

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+import importlib.util
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy.orm import selectinload
+from sqlalchemy import tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, selectinload
 
 from matching import engine
-from matching.errors import Conflict, NotFound
+from matching.errors import Conflict, Invalid, NotFound
 from matching.extensions import db
-from matching.models import MatchingRound, Meeting, Proposal, SupportRequest, User, now_utc
-from matching.services import audit, bookings, engine_input, meetings
+from matching.models import (
+    PROPOSAL_STATUSES,
+    MatchingRound,
+    Meeting,
+    PractitionerProfile,
+    Proposal,
+    RoundRun,
+    SupportRequest,
+    User,
+    now_utc,
+)
+from matching.services import audit, bookings, engine_input, meetings, paging
+from matching.vocabulary import URGENCIES
 
 # Re-check reasons that mean another booking took the time or the capacity.
 _TAKEN_MARKERS = ("another session", "daily limit", "weekly limit")
@@ -51,11 +66,104 @@ def params_record(params: engine.Params, solver: str) -> dict:
     return record
 
 
+def solver_name() -> str:
+    """The solver a round uses: MATCH_SOLVER, with "auto" meaning OR-Tools when installed."""
+    configured = current_app.config["MATCH_SOLVER"]
+    if configured != "auto":
+        return configured
+    return "ortools" if importlib.util.find_spec("ortools") is not None else "networkx"
+
+
+def _open_request_count() -> int:
+    return db.session.scalar(
+        db.select(db.func.count())
+        .select_from(SupportRequest)
+        .where(SupportRequest.status == "open")
+    )
+
+
+def _claim_run(actor: User | None, now: datetime) -> int:
+    """Mark a round as running, committed on its own connection so every worker sees it.
+
+    The partial unique index lets only one row be running: a second claim is a 409.
+    A run still marked running after MATCH_ROUND_TIMEOUT_MINUTES lost its worker and
+    is released here, so a crash cannot block rounds for good.
+    """
+    timeout = timedelta(minutes=current_app.config["MATCH_ROUND_TIMEOUT_MINUTES"])
+    covers = _open_request_count()
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(
+                db.update(RoundRun)
+                .where(RoundRun.status == "running")
+                .where(RoundRun.started_at < now - timeout)
+                .values(status="failed", finished_at=now)
+            )
+            result = conn.execute(
+                db.insert(RoundRun).values(
+                    status="running",
+                    started_by_id=actor.id if actor else None,
+                    started_at=now,
+                    requests=covers,
+                )
+            )
+    except IntegrityError:
+        raise Conflict(
+            "A matching round is running already. Please wait for it to finish.",
+            code="round_running",
+        ) from None
+    return result.inserted_primary_key[0]
+
+
+def _fail_run(run_id: int) -> None:
+    """Release the claim of a round that failed (on its own connection)."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            db.update(RoundRun)
+            .where(RoundRun.id == run_id)
+            .where(RoundRun.status == "running")
+            .values(status="failed", finished_at=now_utc())
+        )
+
+
+def running_round() -> dict | None:
+    """The round running right now, if any: when it started, by whom, how many requests."""
+    row = db.session.execute(
+        db.select(RoundRun.started_at, RoundRun.requests, User.display_name)
+        .outerjoin(User, User.id == RoundRun.started_by_id)
+        .where(RoundRun.status == "running")
+    ).first()
+    if row is None:
+        return None
+    return {"started_at": row.started_at, "requests": row.requests, "started_by": row.display_name}
+
+
 def run_round(actor: User | None, *, now: datetime | None = None) -> MatchingRound:
-    """Propose a listener and a time for every open request; the caller commits."""
+    """Propose a listener and a time for every open request; the caller commits.
+
+    Only one round runs at a time (409 round_running). The claim is released in the
+    round's own transaction when it commits, or at once when the round fails.
+    """
     now = now or now_utc()
+    run_id = _claim_run(actor, now)
+    try:
+        matching_round = _run_round(actor, now)
+        db.session.execute(
+            db.update(RoundRun)
+            .where(RoundRun.id == run_id)
+            .values(status="finished", finished_at=now_utc(), round_id=matching_round.id)
+        )
+    except BaseException:
+        # Nothing of the round may stay half-written, and the claim must go.
+        db.session.rollback()
+        _fail_run(run_id)
+        raise
+    return matching_round
+
+
+def _run_round(actor: User | None, now: datetime) -> MatchingRound:
     params = engine_input.params(now)
-    solver = current_app.config["MATCH_SOLVER"]
+    solver = solver_name()
     requests, listeners = engine_input.round_inputs(now)
     result = engine.propose(requests, listeners, params, solver=solver)
 
@@ -133,22 +241,291 @@ def get_round(round_id: int) -> MatchingRound:
     return matching_round
 
 
-def unmatched_requests(matching_round: MatchingRound) -> list[tuple[SupportRequest, list[str]]]:
-    """The round's unmatched requests with their diagnoses, in one query."""
-    ids = [item["request_id"] for item in matching_round.unmatched]
+def unmatched_requests(
+    matching_round: MatchingRound, *, offset: int = 0, limit: int | None = None
+) -> list[tuple]:
+    """The round's unmatched requests (a slice) with their diagnoses, in one query.
+
+    Each item is (row, reasons); the row carries id, urgency, created_at, note, status
+    and practitioner_name.
+    """
+    items = matching_round.unmatched[offset:]
+    if limit is not None:
+        items = items[:limit]
+    ids = [item["request_id"] for item in items]
     if not ids:
         return []
-    rows = db.session.scalars(
-        db.select(SupportRequest)
+    rows = db.session.execute(
+        db.select(
+            SupportRequest.id,
+            SupportRequest.urgency,
+            SupportRequest.created_at,
+            SupportRequest.note,
+            SupportRequest.status,
+            User.display_name.label("practitioner_name"),
+        )
+        .join(User, User.id == SupportRequest.practitioner_id)
         .where(SupportRequest.id.in_(ids))
-        .options(selectinload(SupportRequest.practitioner))
     )
     by_id = {r.id: r for r in rows}
     return [
         (by_id[item["request_id"]], list(item["reasons"]))
-        for item in matching_round.unmatched
+        for item in items
         if item["request_id"] in by_id
     ]
+
+
+def round_header(round_id: int):
+    """One round's id, time, starter's name and unmatched list, without its proposals."""
+    row = db.session.execute(
+        db.select(
+            MatchingRound.id,
+            MatchingRound.created_at,
+            MatchingRound.unmatched,
+            User.display_name.label("started_by_name"),
+        )
+        .outerjoin(User, User.id == MatchingRound.started_by_id)
+        .where(MatchingRound.id == round_id)
+    ).first()
+    if row is None:
+        raise NotFound("No such round.")
+    return row
+
+
+def proposal_filters(args) -> dict:
+    """Filters from a query string; unknown values fall back to the defaults (everything)."""
+    status = args.get("status") or "all"
+    urgency = args.get("urgency") or None
+    language = (args.get("language") or "").strip().lower() or None
+    return {
+        "status": status if status in PROPOSAL_STATUSES else "all",
+        "urgency": urgency if urgency in URGENCIES else None,
+        "language": language if language and len(language) == 2 and language.isalpha() else None,
+    }
+
+
+def list_proposals(
+    round_id: int,
+    *,
+    status: str | None = "pending",
+    urgency: str | None = None,
+    language: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+    total: int | None = None,
+) -> paging.Page:
+    """One page of a round's proposals, urgent first, then longest waiting, as plain rows.
+
+    ``total`` may be given when the caller knows it (from proposal_counts), to save a query.
+
+    Each row carries the two people's names and zones, the request's urgency, topics
+    and private note: one query for the page and one for the total, whatever its size.
+    """
+    practitioner = aliased(User)
+    listener = aliased(User)
+    rank = paging.urgency_rank(SupportRequest.urgency)
+    query = (
+        db.select(
+            Proposal.id,
+            Proposal.request_id,
+            Proposal.listener_id,
+            Proposal.start_at,
+            Proposal.end_at,
+            Proposal.score,
+            Proposal.parts,
+            Proposal.reasons,
+            Proposal.status,
+            Proposal.never_again,
+            SupportRequest.urgency,
+            SupportRequest.created_at.label("waiting_since"),
+            SupportRequest.topics,
+            SupportRequest.note,
+            practitioner.display_name.label("practitioner_name"),
+            practitioner.timezone.label("practitioner_timezone"),
+            listener.display_name.label("listener_name"),
+            listener.timezone.label("listener_timezone"),
+            rank.label("rank"),
+        )
+        .join(SupportRequest, SupportRequest.id == Proposal.request_id)
+        .join(practitioner, practitioner.id == SupportRequest.practitioner_id)
+        .join(listener, listener.id == Proposal.listener_id)
+        .where(Proposal.round_id == round_id)
+    )
+    if status and status != "all":
+        query = query.where(Proposal.status == status)
+    if urgency:
+        query = query.where(SupportRequest.urgency == urgency)
+    if language:
+        query = query.join(
+            PractitionerProfile, PractitionerProfile.user_id == SupportRequest.practitioner_id
+        ).where(paging.speaks(PractitionerProfile.languages, language))
+    if total is None:
+        total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+    after = paging.decode(cursor)
+    if after is not None:
+        query = query.where(tuple_(rank, SupportRequest.created_at, Proposal.id) > tuple_(*after))
+    rows = db.session.execute(
+        query.order_by(rank, SupportRequest.created_at, Proposal.id).limit(limit + 1)
+    ).all()
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = paging.encode(last.rank, last.waiting_since, last.id)
+    return paging.Page(items=rows[:limit], next=next_cursor, total=total)
+
+
+def proposal_counts(round_id: int) -> dict:
+    """How many proposals of a round are in each status, and pending ones per urgency.
+
+    ``by`` maps (status, urgency) to a count, from which any total a filter without a
+    language asks for follows.
+    """
+    counts = {status: 0 for status in PROPOSAL_STATUSES}
+    pending = {urgency: 0 for urgency in URGENCIES}
+    by: dict[tuple[str, str], int] = {}
+    rows = db.session.execute(
+        db.select(Proposal.status, SupportRequest.urgency, db.func.count())
+        .join(SupportRequest, SupportRequest.id == Proposal.request_id)
+        .where(Proposal.round_id == round_id)
+        .group_by(Proposal.status, SupportRequest.urgency)
+    ).all()
+    for status, urgency, n in rows:
+        counts[status] = counts.get(status, 0) + n
+        by[(status, urgency)] = n
+        if status == "pending":
+            pending[urgency] = pending.get(urgency, 0) + n
+    return {"status": counts, "pending_by_urgency": pending, "by": by}
+
+
+def filtered_total(counts: dict, status: str | None, urgency: str | None) -> int:
+    """How many proposals a status/urgency filter shows, from proposal_counts."""
+    return sum(
+        n
+        for (s, u), n in counts["by"].items()
+        if (not status or status == "all" or s == status) and (not urgency or u == urgency)
+    )
+
+
+def pending_ids(round_id: int, *, urgency: str | None = None, limit: int) -> list[int]:
+    """Ids of a round's pending proposals, urgent first, then longest waiting."""
+    query = (
+        db.select(Proposal.id)
+        .join(SupportRequest, SupportRequest.id == Proposal.request_id)
+        .where(Proposal.round_id == round_id)
+        .where(Proposal.status == "pending")
+    )
+    if urgency:
+        query = query.where(SupportRequest.urgency == urgency)
+    rank = paging.urgency_rank(SupportRequest.urgency)
+    return list(
+        db.session.scalars(
+            query.order_by(rank, SupportRequest.created_at, Proposal.id).limit(limit)
+        )
+    )
+
+
+# The most proposals decided in one request: each takes a few queries and queues two
+# invitations, and the whole batch must finish well inside a worker's time limit.
+BULK_LIMIT = 100
+
+
+class Approved(NamedTuple):
+    proposal_id: int
+    meeting_id: int
+
+
+class Refused(NamedTuple):
+    proposal_id: int
+    code: str
+    message: str
+
+
+def approve_many(
+    actor: User, round_id: int, proposal_ids, *, now: datetime | None = None
+) -> dict[str, list]:
+    """Approve many proposals of a round, each on its own; the caller commits once.
+
+    Each proposal goes through approve_proposal inside its own SAVEPOINT, so it takes
+    the same per-person lock and re-checks every rule; a conflict rolls back only that
+    proposal and is reported with its code and message, the rest are booked.
+    Answers {"approved": [(proposal_id, meeting_id)], "conflicts": [(proposal_id, code,
+    message)]}.
+    """
+    round_header(round_id)
+    ids = _proposal_ids(proposal_ids)
+    if not ids:
+        raise Invalid("Choose at least one proposal.", fields={"proposal_ids": "empty"})
+    if len(ids) > BULK_LIMIT:
+        raise Invalid(
+            f"Approve at most {BULK_LIMIT} proposals at once.",
+            fields={"proposal_ids": f"at most {BULK_LIMIT}"},
+        )
+    rows = db.session.execute(
+        db.select(Proposal.id, Proposal.listener_id, SupportRequest.practitioner_id)
+        .join(SupportRequest, SupportRequest.id == Proposal.request_id)
+        .where(Proposal.id.in_(ids))
+        .where(Proposal.round_id == round_id)
+    ).all()
+    in_round = {row.id for row in rows}
+    if rows:
+        # Everyone in the batch, locked at once in id order: two batches that share
+        # people then wait for each other instead of deadlocking item by item.
+        bookings.lock_people([p for row in rows for p in (row.listener_id, row.practitioner_id)])
+    approved: list[Approved] = []
+    conflicts: list[Refused] = []
+    for proposal_id in ids:
+        if proposal_id not in in_round:
+            conflicts.append(Refused(proposal_id, "not_found", "No such proposal in this round."))
+            continue
+        try:
+            with db.session.begin_nested():
+                meeting = approve_proposal(actor, proposal_id, now=now)
+        except Conflict as err:
+            conflicts.append(Refused(proposal_id, err.code, err.message))
+        else:
+            approved.append(Approved(proposal_id, meeting.id))
+    audit.record(
+        actor,
+        "round.approved_many",
+        "matching_round",
+        round_id,
+        f"Approved {len(approved)} of {len(ids)} proposals at once",
+        approved=[a.proposal_id for a in approved],
+        conflicts=[c.proposal_id for c in conflicts],
+    )
+    db.session.flush()
+    return {"approved": approved, "conflicts": conflicts}
+
+
+def _proposal_ids(raw) -> list[int]:
+    """Distinct proposal ids in the order given; anything else is a 422."""
+    if not isinstance(raw, list | tuple):
+        raise Invalid("Send a list of proposal ids.", fields={"proposal_ids": "a list of ids"})
+    ids: list[int] = []
+    for value in raw:
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise Invalid("Send a list of proposal ids.", fields={"proposal_ids": "ids only"})
+        if value not in ids:
+            ids.append(value)
+    return ids
+
+
+def latest_round() -> dict | None:
+    """The newest round's id, time and pending proposals, in one query (for the overview)."""
+    pending = (
+        db.select(db.func.count())
+        .where(Proposal.round_id == MatchingRound.id)
+        .where(Proposal.status == "pending")
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        db.select(MatchingRound.id, MatchingRound.created_at, pending.label("pending"))
+        .order_by(MatchingRound.id.desc())
+        .limit(1)
+    ).first()
+    return row._asdict() if row else None
 
 
 def recent_rounds(limit: int = 20) -> list[tuple[MatchingRound, int]]:

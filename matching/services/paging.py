@@ -1,0 +1,70 @@
+"""Keyset pages: an opaque cursor made of the sort key of the last row shown.
+
+A page that continues after the last row seen never skips or repeats a row when rows
+before it leave the list (a request matched, a proposal approved) while someone reads
+it; page numbers would shift every later row by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import String, case, cast
+
+from matching.errors import Malformed
+from matching.vocabulary import URGENCIES
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Urgent first: the rank sorts ascending.
+URGENCY_RANK = {name: rank for rank, name in enumerate(reversed(URGENCIES))}
+
+
+def urgency_rank(column):
+    """A SQL expression ranking urgencies, most urgent first (0)."""
+    return case(URGENCY_RANK, value=column, else_=len(URGENCY_RANK))
+
+
+def speaks(json_languages, code: str):
+    """A SQL condition: the JSON list of languages contains this two-letter code.
+
+    The list is stored as JSON text on both databases, so a quoted LIKE matches the
+    element exactly without database-specific JSON operators.
+    """
+    return cast(json_languages, String).like(f'%"{code}"%')
+
+
+def micros(value: datetime) -> int:
+    return (value - EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
+def encode(rank: int, when: datetime, row_id: int) -> str:
+    return f"{rank}-{micros(when)}-{row_id}"
+
+
+def decode(raw: str | None) -> tuple[int, datetime, int] | None:
+    """(rank, instant, id) from a cursor; a cursor that is not ours is a 400."""
+    if not raw:
+        return None
+    parts = raw.split("-")
+    if len(parts) != 3 or not all(p.isdigit() and len(p) <= 20 for p in parts):
+        raise Malformed("The cursor is not valid.", fields={"cursor": "not a cursor"})
+    rank, when, row_id = (int(p) for p in parts)
+    try:
+        return rank, from_micros(when), row_id
+    except OverflowError:
+        raise Malformed("The cursor is not valid.", fields={"cursor": "not a cursor"}) from None
+
+
+@dataclass
+class Page:
+    """One page of rows, the cursor of the next page (or None) and the total."""
+
+    items: list
+    next: str | None
+    total: int
+    filters: dict = field(default_factory=dict)

@@ -1,0 +1,192 @@
+"""The coordinator's queue: requests waiting for a listener, and one request's story.
+
+Rows are plain tuples read with one query per page, so a view (a page now, the JSON
+API later) only formats them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import tuple_
+from sqlalchemy.orm import aliased
+
+from matching.errors import NotFound
+from matching.extensions import db
+from matching.models import (
+    REQUEST_STATUSES,
+    Feedback,
+    MatchingRound,
+    Meeting,
+    PractitionerProfile,
+    Proposal,
+    SupportRequest,
+    User,
+    now_utc,
+)
+from matching.services import paging, requests
+from matching.vocabulary import URGENCIES
+
+
+def waiting_words(since: datetime, now: datetime | None = None) -> str:
+    """How long someone has waited, in words a tired person reads at a glance."""
+    elapsed = (now or now_utc()) - since
+    days = elapsed // timedelta(days=1)
+    hours = elapsed // timedelta(hours=1)
+    if days >= 14:
+        weeks = days // 7
+        return f"waiting {weeks} weeks"
+    if days >= 1:
+        return "waiting 1 day" if days == 1 else f"waiting {days} days"
+    if hours >= 1:
+        return "waiting 1 hour" if hours == 1 else f"waiting {hours} hours"
+    return "waiting less than an hour"
+
+
+def queue_filters(args) -> dict:
+    """Queue filters from a query string; unknown values fall back to the defaults."""
+    status = args.get("status") or "open"
+    urgency = args.get("urgency") or None
+    language = (args.get("language") or "").strip().lower() or None
+    return {
+        "status": status if status in REQUEST_STATUSES else "open",
+        "urgency": urgency if urgency in URGENCIES else None,
+        "language": language if language and len(language) == 2 and language.isalpha() else None,
+    }
+
+
+def list_queue(
+    *,
+    status: str = "open",
+    urgency: str | None = None,
+    language: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> paging.Page:
+    """Requests in a status, urgent first, then longest waiting; one page and the total.
+
+    Keyset pages (see services/paging.py): while people are being matched, requests
+    leave the open queue, and the next page still starts right after the last row seen.
+    """
+    rank = paging.urgency_rank(SupportRequest.urgency)
+    query = (
+        db.select(
+            SupportRequest.id,
+            SupportRequest.urgency,
+            SupportRequest.status,
+            SupportRequest.topics,
+            SupportRequest.modalities,
+            SupportRequest.created_at.label("waiting_since"),
+            User.id.label("practitioner_id"),
+            User.display_name.label("practitioner_name"),
+            User.timezone.label("practitioner_timezone"),
+            PractitionerProfile.languages,
+            PractitionerProfile.field,
+            rank.label("rank"),
+        )
+        .join(User, User.id == SupportRequest.practitioner_id)
+        .join(PractitionerProfile, PractitionerProfile.user_id == User.id)
+        .where(SupportRequest.status == status)
+    )
+    if urgency:
+        query = query.where(SupportRequest.urgency == urgency)
+    if language:
+        query = query.where(paging.speaks(PractitionerProfile.languages, language))
+    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+    after = paging.decode(cursor)
+    if after is not None:
+        query = query.where(
+            tuple_(rank, SupportRequest.created_at, SupportRequest.id) > tuple_(*after)
+        )
+    rows = db.session.execute(
+        query.order_by(rank, SupportRequest.created_at, SupportRequest.id).limit(limit + 1)
+    ).all()
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = paging.encode(last.rank, last.waiting_since, last.id)
+    return paging.Page(items=rows[:limit], next=next_cursor, total=total)
+
+
+def queue_counts() -> dict:
+    """Requests per status, and open ones per urgency, from one grouped query."""
+    by_status = {status: 0 for status in REQUEST_STATUSES}
+    open_by_urgency = {urgency: 0 for urgency in URGENCIES}
+    rows = db.session.execute(
+        db.select(SupportRequest.status, SupportRequest.urgency, db.func.count()).group_by(
+            SupportRequest.status, SupportRequest.urgency
+        )
+    ).all()
+    for status, urgency, n in rows:
+        by_status[status] = by_status.get(status, 0) + n
+        if status == "open":
+            open_by_urgency[urgency] = open_by_urgency.get(urgency, 0) + n
+    return {"status": by_status, "open_by_urgency": open_by_urgency}
+
+
+def request_story(actor: User, request_id: int) -> dict:
+    """A request for a coordinator: the person, the private note, proposals, meetings, feedback.
+
+    Reading the private note is audited (without its text). The caller commits.
+    """
+    req = db.session.get(SupportRequest, request_id)
+    if req is None:
+        raise NotFound("No such request.")
+    practitioner = db.session.get(User, req.practitioner_id)
+    profile = practitioner.practitioner_profile
+    listener = aliased(User)
+    proposals = db.session.execute(
+        db.select(
+            Proposal.id,
+            Proposal.round_id,
+            Proposal.start_at,
+            Proposal.score,
+            Proposal.status,
+            Proposal.never_again,
+            Proposal.reasons,
+            MatchingRound.created_at.label("round_at"),
+            listener.display_name.label("listener_name"),
+        )
+        .join(MatchingRound, MatchingRound.id == Proposal.round_id)
+        .join(listener, listener.id == Proposal.listener_id)
+        .where(Proposal.request_id == req.id)
+        .order_by(Proposal.id)
+    ).all()
+    meetings = db.session.execute(
+        db.select(
+            Meeting.id,
+            Meeting.start_at,
+            Meeting.status,
+            Meeting.cancel_reason,
+            listener.display_name.label("listener_name"),
+            listener.id.label("listener_id"),
+        )
+        .join(listener, listener.id == Meeting.listener_id)
+        .where(Meeting.request_id == req.id)
+        .order_by(Meeting.start_at, Meeting.id)
+    ).all()
+    feedback: dict[int, list] = {m.id: [] for m in meetings}
+    if meetings:
+        for row in db.session.execute(
+            db.select(
+                Feedback.meeting_id,
+                Feedback.rating,
+                Feedback.comment,
+                Feedback.created_at,
+                User.role.label("author_role"),
+            )
+            .join(User, User.id == Feedback.author_id)
+            .where(Feedback.meeting_id.in_(list(feedback)))
+            .order_by(Feedback.id)
+        ):
+            feedback[row.meeting_id].append(row)
+    if req.note:
+        requests.record_note_views(actor, [req.id])
+    return {
+        "request": req,
+        "practitioner": practitioner,
+        "profile": profile,
+        "proposals": proposals,
+        "meetings": meetings,
+        "feedback": feedback,
+    }
