@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from flask import Flask
+
+from matching.engine import Weights
 
 CRISIS_RESOURCES = (
     "If you are in danger or thinking about harming yourself, please call your local "
@@ -130,8 +133,6 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 
 def _check_weights(weights) -> None:
     """Refuse score weights the engine cannot use, at start-up rather than in a round."""
-    from matching.engine import Weights
-
     try:
         Weights(**weights)
     except (TypeError, ValueError) as err:
@@ -146,8 +147,6 @@ def _local_only(app: Flask) -> bool:
 
 def _dev_secret(instance: Path) -> str:
     """Keep a random development key in the instance folder, so sessions survive restarts."""
-    import secrets
-
     path = instance / "dev-secret-key"
     if path.exists():
         return path.read_text().strip()

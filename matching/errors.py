@@ -1,7 +1,8 @@
 """Typed service errors and the handlers that turn every error into a calm answer.
 
 Services raise these; views never build error responses by hand. Under /api/ the
-answer is JSON in the shape API.md fixes; elsewhere it is a short page.
+answer is JSON in the error shape of the OpenAPI document (/api/v1/openapi.json);
+elsewhere it is a short page.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from matching.extensions import db
 
 
 class ServiceError(Exception):
@@ -107,8 +110,6 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(err: Exception):
         app.logger.exception("unhandled error")
-        from matching.extensions import db
-
         db.session.rollback()
         code, message = HTTP_CODES[500]
         return error_response(500, code, message)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -28,8 +30,6 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 def register(app: Flask) -> None:
     """Bind every extension to the app."""
-    from pathlib import Path
-
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True

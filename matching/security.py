@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, g, request
 from flask_login import current_user
 
+from matching.errors import NotAllowed, Unauthenticated
 from matching.extensions import db, login_manager
 from matching.models import ApiToken, User, now_utc
+from matching.tokens import hash_secret
 
 
 @login_manager.user_loader
@@ -23,16 +23,6 @@ def load_user(user_key: str) -> User | None:
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user
-
-
-def new_secret() -> str:
-    """Return a long random URL-safe token."""
-    return secrets.token_urlsafe(32)
-
-
-def hash_secret(raw: str) -> str:
-    """Hash a high-entropy token for storage (tokens are random, so no salt is needed)."""
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def token_user(raw: str) -> tuple[User, ApiToken] | None:
@@ -72,13 +62,8 @@ def is_safe_next(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc and target.startswith("/")
 
 
-def client_ip() -> str:
-    return request.remote_addr or "unknown"
-
-
 def guard_api(bp: Blueprint, *roles: str) -> None:
     """Require a bearer token (and one of the roles, if given) for every route of an API blueprint."""
-    from matching.errors import NotAllowed, Unauthenticated
 
     @bp.before_request
     def _require_token():

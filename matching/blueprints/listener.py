@@ -23,6 +23,7 @@ from .forms import CheckboxesField, ListField
 
 bp = Blueprint("listener", __name__, url_prefix="/listener")
 guard_pages(bp, "listener")
+people_pages.register(bp, "listener")
 
 
 class ProfileForm(FlaskForm):
@@ -89,16 +90,6 @@ def profile():
         if saved is not None:
             return saved
     return render_template("listener/profile.html", form=form)
-
-
-@bp.route("/availability", methods=["GET", "POST"])
-def availability():
-    return people_pages.availability_page("listener")
-
-
-@bp.post("/time-off/<int:time_off_id>/delete")
-def delete_time_off(time_off_id: int):
-    return people_pages.delete_time_off("listener", time_off_id)
 
 
 @bp.post("/pause")

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -79,13 +78,6 @@ class OutcomeForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     pass
-
-
-@bp.after_app_request
-def _deliver_committed_mail(response):
-    """Send the mail this request committed (embedded default); failures stay queued."""
-    outbox.deliver_committed(current_app.config)
-    return response
 
 
 @bp.get("/meetings/")

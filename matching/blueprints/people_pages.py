@@ -71,10 +71,9 @@ def _rows(form: AvailabilityForm) -> tuple[list[dict], list[int]]:
 
 
 def availability_page(role: str):
-    """Show and save the weekly windows and time off of the signed-in person."""
+    """Show the weekly windows and time off; save the weekly windows."""
     form = AvailabilityForm(prefix="av")
-    off_form = TimeOffForm(prefix="off")
-    if request.method == "POST" and "av-submit" in request.form:
+    if request.method == "POST":
         if form.validate():
             rows, numbers = _rows(form)
             try:
@@ -88,25 +87,40 @@ def availability_page(role: str):
                 db.session.commit()
                 flash("Your weekly times are saved.", "success")
                 return redirect(url_for(f"{role}.availability"))
-    elif request.method == "POST" and "off-submit" in request.form:
-        if off_form.validate():
-            zone = ZoneInfo(current_user.timezone)
-            start = off_form.start.data.replace(tzinfo=zone)
-            end = off_form.end.data.replace(tzinfo=zone)
-            try:
-                availability.add_time_off(current_user, start.isoformat(), end.isoformat())
-            except Invalid as err:
-                apply_errors(off_form, err)
-            else:
-                db.session.commit()
-                flash("Time off added.", "success")
-                return redirect(url_for(f"{role}.availability"))
     else:
-        current = availability.availability_dict(current_user)["windows"]
-        for entry, window in zip(form.windows.entries, current, strict=False):
-            entry.form.weekday.data = str(window["weekday"])
-            entry.form.start.data = window["start"]
-            entry.form.end.data = window["end"]
+        _show_saved_windows(form)
+    return _availability_template(role, form, TimeOffForm(prefix="off", formdata=None))
+
+
+def _show_saved_windows(form: AvailabilityForm) -> None:
+    current = availability.availability_dict(current_user)["windows"]
+    for entry, window in zip(form.windows.entries, current, strict=False):
+        entry.form.weekday.data = str(window["weekday"])
+        entry.form.start.data = window["start"]
+        entry.form.end.data = window["end"]
+
+
+def add_time_off(role: str):
+    """Add a stretch of time off, given in the person's own zone."""
+    off_form = TimeOffForm(prefix="off")
+    if off_form.validate():
+        zone = ZoneInfo(current_user.timezone)
+        start = off_form.start.data.replace(tzinfo=zone)
+        end = off_form.end.data.replace(tzinfo=zone)
+        try:
+            availability.add_time_off(current_user, start.isoformat(), end.isoformat())
+        except Invalid as err:
+            apply_errors(off_form, err)
+        else:
+            db.session.commit()
+            flash("Time off added.", "success")
+            return redirect(url_for(f"{role}.availability"))
+    form = AvailabilityForm(prefix="av", formdata=None)
+    _show_saved_windows(form)
+    return _availability_template(role, form, off_form)
+
+
+def _availability_template(role: str, form: AvailabilityForm, off_form: TimeOffForm):
     zone = ZoneInfo(current_user.timezone)
     time_off = [
         {
@@ -157,3 +171,20 @@ def save_profile(role: str, form: FlaskForm, body: dict):
     db.session.commit()
     flash("Your profile is saved.", "success")
     return redirect(url_for(f"{role}.dashboard"))
+
+
+def register(bp, role: str) -> None:
+    """Add the weekly-times and time-off pages to a role's blueprint."""
+    bp.add_url_rule(
+        "/availability",
+        "availability",
+        lambda: availability_page(role),
+        methods=["GET", "POST"],
+    )
+    bp.add_url_rule("/time-off", "add_time_off", lambda: add_time_off(role), methods=["POST"])
+    bp.add_url_rule(
+        "/time-off/<int:time_off_id>/delete",
+        "delete_time_off",
+        lambda time_off_id: delete_time_off(role, time_off_id),
+        methods=["POST"],
+    )

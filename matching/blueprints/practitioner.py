@@ -21,6 +21,7 @@ from .forms import CheckboxesField, ListField, apply_errors
 
 bp = Blueprint("practitioner", __name__, url_prefix="/practitioner")
 guard_pages(bp, "practitioner")
+people_pages.register(bp, "practitioner")
 
 
 class ProfileForm(FlaskForm):
@@ -92,16 +93,6 @@ def profile():
         if saved is not None:
             return saved
     return render_template("practitioner/profile.html", form=form)
-
-
-@bp.route("/availability", methods=["GET", "POST"])
-def availability():
-    return people_pages.availability_page("practitioner")
-
-
-@bp.post("/time-off/<int:time_off_id>/delete")
-def delete_time_off(time_off_id: int):
-    return people_pages.delete_time_off("practitioner", time_off_id)
 
 
 @bp.route("/request", methods=["GET", "POST"])

@@ -22,8 +22,8 @@ from matching.models import (
     User,
     now_utc,
 )
-from matching.security import hash_secret, new_secret
-from matching.services import audit, validate
+from matching.services import audit, availability, meetings, profiles, requests, rounds, validate
+from matching.tokens import hash_secret, new_secret
 
 SELF_SERVICE_ROLES = ("practitioner", "listener")
 
@@ -197,8 +197,6 @@ def public_user(user: User) -> dict:
 
 def export_user(user: User) -> dict:
     """Everything stored about one person, for them to take away."""
-    from matching.services import availability, meetings, profiles, requests
-
     requests_rows = db.session.scalars(
         db.select(SupportRequest)
         .where(SupportRequest.practitioner_id == user.id)
@@ -219,8 +217,6 @@ def export_user(user: User) -> dict:
 
 def erase_user(user: User, password: str) -> None:
     """Cancel future meetings (with invites), then erase personal data and close the account."""
-    from matching.services import meetings
-
     if user.role not in SELF_SERVICE_ROLES:
         raise NotAllowed("Coordinator accounts are closed by another coordinator.")
     if not password_matches(user, password if isinstance(password, str) else ""):
@@ -233,8 +229,6 @@ def erase_user(user: User, password: str) -> None:
         req.topics = []
         if req.status in ("open", "proposed"):
             req.status = "withdrawn"
-    from matching.services import rounds
-
     rounds.stale_pending_for_user(user)
     for model in (AvailabilityWindow, TimeOff):
         db.session.execute(db.delete(model).where(model.user_id == user.id))

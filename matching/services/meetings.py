@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from matching import engine
@@ -75,8 +76,6 @@ def cancel_future_meetings_of(user: User, *, reason: str) -> None:
 
 
 def meeting_uid(meeting_id: int) -> str:
-    from flask import current_app
-
     return f"meeting-{meeting_id}@{current_app.config['SERVICE_HOST']}"
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from matching.errors import Invalid, NotAllowed
 from matching.extensions import db
 from matching.models import User, now_utc
-from matching.services import validate
+from matching.services import rounds, validate
 from matching.vocabulary import FIELDS, MODALITIES
 
 COMMON = {"languages", "modalities", "organization", "topics"}
@@ -142,8 +142,6 @@ def pause_listener(user: User, until: datetime | None) -> None:
             "Choose a time in the future.", fields={"paused_until": "must be in the future"}
         )
     user.listener_profile.paused_until = until
-    from matching.services import rounds
-
     if until is not None:
         rounds.stale_pending_for_user(user)
     db.session.flush()

@@ -12,7 +12,7 @@ from matching.models import (
     SupportRequest,
     User,
 )
-from matching.services import validate
+from matching.services import meetings, rounds, validate
 from matching.vocabulary import MODALITIES, URGENCIES
 
 REQUEST_FIELDS = {"urgency", "topics", "modalities", "note"}
@@ -78,8 +78,6 @@ def get_request(actor: User, request_id: int) -> SupportRequest:
 
 def withdraw_request(actor: User, request_id: int) -> None:
     """Withdraw my request; pending proposals go stale and a future meeting is cancelled."""
-    from matching.services import meetings, rounds
-
     req = get_request(actor, request_id)
     if req.practitioner_id != actor.id:
         raise NotFound("No such request.")
@@ -111,8 +109,6 @@ def crisis_resources() -> str:
 
 def request_dicts(rows: list[SupportRequest], *, include_note: bool = False) -> list[dict]:
     """Serialise requests with their latest meeting, in one query for all of them."""
-    from matching.services.meetings import meeting_dict
-
     latest: dict[int, Meeting] = {}
     ids = [r.id for r in rows]
     if ids:
@@ -129,7 +125,7 @@ def request_dicts(rows: list[SupportRequest], *, include_note: bool = False) -> 
             "topics": list(req.topics),
             "modalities": list(req.modalities),
             "created_at": req.created_at.isoformat(),
-            "meeting": meeting_dict(latest[req.id]) if req.id in latest else None,
+            "meeting": meetings.meeting_dict(latest[req.id]) if req.id in latest else None,
         }
         if include_note:
             data["note"] = req.note

@@ -1,4 +1,4 @@
-"""API.md "Accounts", "Availability" and "Requests", with the error contract."""
+"""The accounts, availability and requests API, with the error contract."""
 
 from __future__ import annotations
 
