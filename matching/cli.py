@@ -14,6 +14,7 @@ from matching import demo
 from matching.errors import ServiceError
 from matching.extensions import db
 from matching.models import OUTBOX_STATUSES, User
+from matching.schemas import bodies, load
 from matching.services import accounts, outbox, rounds
 
 
@@ -38,7 +39,10 @@ def create_coordinator(email: str, name: str) -> None:
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     try:
-        user = accounts.create_coordinator(email, password, name)
+        values = load(
+            bodies.NewCoordinator, {"email": email, "password": password, "display_name": name}
+        )
+        user = accounts.create_coordinator(**values)
     except ServiceError as err:
         db.session.rollback()
         details = "; ".join(f"{k}: {v}" for k, v in err.fields.items())

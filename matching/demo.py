@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from matching.models import now_utc
+from matching.schemas import bodies, load
 from matching.services import accounts, availability, listeners, profiles, requests
 
 PASSWORD = "alongside-demo"  # noqa: S105 - the published demo password
@@ -278,60 +279,62 @@ def _email(name: str, kind: str) -> str:
 
 
 def _windows(rows) -> list[dict]:
-    return [{"weekday": d, "start": s, "end": e} for d, s, e in rows]
+    body = {"windows": [{"weekday": d, "start": s, "end": e} for d, s, e in rows]}
+    return load(bodies.Windows, body)["windows"]
+
+
+def _account(name: str, role: str, zone: str):
+    body = {
+        "email": _email(name, role),
+        "password": PASSWORD,
+        "role": role,
+        "display_name": name,
+        "timezone": zone,
+    }
+    return accounts.register(**load(bodies.NewAccount, body))
 
 
 def seed() -> bool:
     """Create the demo programme unless it is already there; return True if created."""
     if accounts.find_by_email(COORDINATOR) is not None:
         return False
-    coordinator = accounts.create_coordinator(COORDINATOR, PASSWORD, "Sam (coordinator)")
-    valid_until = (now_utc() + timedelta(days=365)).date().isoformat()
+    coordinator = accounts.create_coordinator(
+        **load(
+            bodies.NewCoordinator,
+            {"email": COORDINATOR, "password": PASSWORD, "display_name": "Sam (coordinator)"},
+        )
+    )
+    valid_until = (now_utc() + timedelta(days=365)).date()
     for i, (name, zone, org, langs, mods, fields, topics, week, day, windows) in enumerate(
         LISTENERS
     ):
-        user = accounts.register(
-            email=_email(name, "listener"),
-            password=PASSWORD,
-            role="listener",
-            display_name=name,
-            timezone=zone,
-        )
-        profiles.update_profile(
-            user,
-            {
-                "organization": org,
-                "languages": langs,
-                "modalities": mods,
-                "fields": fields,
-                "topics": topics,
-                "max_sessions_per_week": week,
-                "max_sessions_per_day": day,
-            },
-        )
+        user = _account(name, "listener", zone)
+        profile = {
+            "organization": org,
+            "languages": langs,
+            "modalities": mods,
+            "fields": fields,
+            "topics": topics,
+            "max_sessions_per_week": week,
+            "max_sessions_per_day": day,
+        }
+        profiles.update_profile(user, load(bodies.ListenerProfile, profile))
         availability.set_windows(user, _windows(windows))
         if i != len(LISTENERS) - 1:  # one listener waits for verification
             listeners.verify_listener(coordinator, user.id, valid_until)
     for name, zone, org, field, langs, mods, topics, urgency, windows in PRACTITIONERS:
-        user = accounts.register(
-            email=_email(name, "practitioner"),
-            password=PASSWORD,
-            role="practitioner",
-            display_name=name,
-            timezone=zone,
-        )
-        profiles.update_profile(
-            user,
-            {
-                "organization": org,
-                "field": field,
-                "languages": langs,
-                "modalities": mods,
-                "topics": topics,
-            },
-        )
+        user = _account(name, "practitioner", zone)
+        profile = {
+            "organization": org,
+            "field": field,
+            "languages": langs,
+            "modalities": mods,
+            "topics": topics,
+        }
+        profiles.update_profile(user, load(bodies.PractitionerProfile, profile))
         availability.set_windows(user, _windows(windows))
-        requests.create_request(user, {"urgency": urgency, "topics": topics, "modalities": mods})
+        request = {"urgency": urgency, "topics": topics, "modalities": mods}
+        requests.create_request(user, load(bodies.NewRequest, request))
     return True
 
 

@@ -32,6 +32,14 @@ URGENCY_WORDS = {
 }
 URGENCIES = tuple(URGENCY_WORDS)
 
+# Feedback after a conversation: rating -> label on the form.
+RATING_WORDS = {5: "5 — very helpful", 4: "4", 3: "3", 2: "2", 1: "1 — not helpful"}
+RATINGS = tuple(RATING_WORDS)
+
+# What became of a conversation once it ended: value -> label on the form.
+OUTCOME_WORDS = {"completed": "Yes, it took place", "no_show": "No, it did not happen"}
+OUTCOMES = tuple(OUTCOME_WORDS)
+
 
 def field_label(value: str) -> str:
     return FIELD_WORDS[value][0] if value in FIELD_WORDS else value

@@ -20,8 +20,9 @@ from matching.services.notices import local_time
 
 def register(app: Flask) -> None:
     """Register every blueprint, and the template helpers the pages share."""
-    for module in (public, auth, practitioner, listener, coordinator, api, feed, meetings):
+    for module in (public, auth, practitioner, listener, coordinator, feed, meetings):
         app.register_blueprint(module.bp)
+    api.register(app)
     app.add_template_filter(localtime, "localtime")
     app.add_template_global(today, "today")
 

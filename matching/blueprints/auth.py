@@ -11,10 +11,11 @@ from wtforms.validators import DataRequired, EqualTo
 
 from matching.errors import Conflict, Invalid
 from matching.extensions import db, limiter
+from matching.schemas import bodies, load
 from matching.security import is_safe_next
 from matching.services import accounts
 
-from .forms import TimezoneField, apply_errors, zone_choices
+from .forms import TimezoneField, apply_errors, form_body, zone_choices
 from .public import home_for
 
 bp = Blueprint("auth", __name__)
@@ -29,7 +30,7 @@ class RegisterForm(FlaskForm):
         ],
         validators=[DataRequired()],
     )
-    # Name, e-mail and password are checked by the accounts service, which reports every
+    # Name, e-mail and password are checked by the API's schema, which reports every
     # problem at once; required-field checks here would hide the rest until a resubmit.
     display_name = StringField("Name to show")
     email = EmailField("E-mail")
@@ -63,13 +64,7 @@ def register():
     form.timezone.choices = zone_choices()
     if form.validate_on_submit():
         try:
-            user = accounts.register(
-                email=form.email.data,
-                password=form.password.data,
-                role=form.role.data,
-                display_name=form.display_name.data,
-                timezone=form.timezone.data,
-            )
+            user = accounts.register(**load(bodies.NewAccount, form_body(form)))
         except (Invalid, Conflict) as err:
             apply_errors(form, err)
         else:
@@ -109,9 +104,14 @@ def logout():
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
+        body = {
+            "current_password": form.current_password.data,
+            "new_password": form.new_password.data,
+        }
         try:
+            values = load(bodies.PasswordChange, body)
             accounts.change_password(
-                current_user, form.current_password.data, form.new_password.data
+                current_user, values["current_password"], values["new_password"]
             )
         except Invalid as err:
             apply_errors(form, err)

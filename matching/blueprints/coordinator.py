@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired
 from matching.errors import Conflict, Invalid
 from matching.extensions import db
 from matching.models import AuditEvent, SupportRequest
+from matching.schemas import bodies, load
 from matching.security import guard_pages
 from matching.services import listeners as listeners_service
 from matching.services import rounds as rounds_service
@@ -60,10 +61,10 @@ def verify(listener_id: int):
     if not form.validate_on_submit():
         flash("Choose the date the listener's training is valid until.", "warning")
         return redirect(url_for("coordinator.listeners"))
+    body = {"training_valid_until": form.training_valid_until.data.isoformat()}
     try:
-        listeners_service.verify_listener(
-            current_user, listener_id, form.training_valid_until.data.isoformat()
-        )
+        values = load(bodies.Verification, body)
+        listeners_service.verify_listener(current_user, listener_id, values["training_valid_until"])
     except Invalid as err:
         flash(err.message, "warning")
         return redirect(url_for("coordinator.listeners"))

@@ -22,7 +22,7 @@ from matching.models import (
     User,
     now_utc,
 )
-from matching.services import audit, availability, meetings, profiles, requests, rounds, validate
+from matching.services import audit, availability, meetings, profiles, requests, rounds
 from matching.tokens import hash_secret, new_secret
 
 SELF_SERVICE_ROLES = ("practitioner", "listener")
@@ -66,40 +66,29 @@ def find_by_email(address: str) -> User | None:
 
 
 def register(
-    *, email, password, role, display_name, timezone, allow_roles=SELF_SERVICE_ROLES
+    *,
+    email: str,
+    password: str,
+    role: str,
+    display_name: str,
+    timezone: str,
+    allow_roles=SELF_SERVICE_ROLES,
 ) -> User:
-    """Create a practitioner or listener account with an empty profile."""
-    errors: dict[str, str] = {}
-    values = {}
-    for name, check in (
-        ("email", lambda: validate.email(email)),
-        ("password", lambda: validate.password(password)),
-        (
-            "display_name",
-            lambda: validate.text(display_name, "display_name", max_len=80, required=True),
-        ),
-        ("timezone", lambda: validate.timezone(timezone)),
-    ):
-        try:
-            values[name] = check()
-        except Invalid as err:
-            errors.update(err.fields)
+    """Create an account with an empty profile from values a schema has loaded."""
     if role not in allow_roles:
-        errors["role"] = "Choose " + " or ".join(allow_roles) + "."
-    if errors:
-        raise Invalid("Some values are not valid.", fields=errors)
-    if find_by_email(values["email"]) is not None:
+        raise Invalid("Choose " + " or ".join(allow_roles) + ".", fields={"role": "not allowed"})
+    if find_by_email(email) is not None:
         raise Conflict(
             "An account with that e-mail already exists.",
             fields={"email": "already registered"},
             code="email_taken",
         )
     user = User(
-        email=values["email"],
-        password_hash=hash_password(values["password"]),
+        email=email,
+        password_hash=hash_password(password),
         role=role,
-        display_name=values["display_name"],
-        timezone=values["timezone"],
+        display_name=display_name,
+        timezone=timezone,
     )
     if role == "practitioner":
         user.practitioner_profile = PractitionerProfile()
@@ -122,18 +111,20 @@ def authenticate(email, password) -> User | None:
 
 
 def change_password(user: User, current: str, new: str) -> None:
+    """Set a new password (already checked by its schema) after checking the current one."""
     if not password_matches(user, current):
         raise Invalid(
             "That is not your current password.", fields={"current_password": "does not match"}
         )
-    user.password_hash = hash_password(validate.password(new, "new_password"))
+    user.password_hash = hash_password(new)
     user.session_version += 1
     for token in db.session.scalars(db.select(ApiToken).where(ApiToken.user_id == user.id)):
         token.revoked_at = token.revoked_at or now_utc()
     db.session.flush()
 
 
-def create_coordinator(email: str, password: str, display_name: str = "Coordinator") -> User:
+def create_coordinator(*, email: str, password: str, display_name: str) -> User:
+    """Create a coordinator from values a schema has loaded; audited."""
     user = register(
         email=email,
         password=password,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.orm import selectinload
@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from matching.errors import Invalid, NotFound
 from matching.extensions import db
 from matching.models import ListenerProfile, Meeting, Proposal, User, now_utc
-from matching.services import audit, validate
+from matching.services import audit
 
 
 def list_listeners(*, after: int | None = None, limit: int = 200) -> tuple[list[dict], int | None]:
@@ -83,12 +83,11 @@ def listener_dict(user: User, booked_next_7_days: int, pending: int) -> dict:
     }
 
 
-def verify_listener(actor: User, listener_id: int, training_valid_until) -> dict:
+def verify_listener(actor: User, listener_id: int, until: date) -> dict:
     """Mark a listener verified with a training expiry date; audited."""
     user = db.session.get(User, listener_id)
     if user is None or user.role != "listener" or not user.active:
         raise NotFound("No such listener.")
-    until = validate.day(training_valid_until, "training_valid_until")
     if until < now_utc().date():
         raise Invalid(
             "The training date has already passed.",

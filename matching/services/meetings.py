@@ -17,8 +17,7 @@ from matching.errors import Conflict, Invalid, NotAllowed, NotFound
 from matching.extensions import db
 from matching.models import Feedback, Meeting, SupportRequest, User, now_utc
 from matching.services import audit, engine_input, notices, outbox, validate
-
-OUTCOMES = ("completed", "no_show")
+from matching.vocabulary import OUTCOMES, RATINGS
 
 
 def meeting_dict(meeting: Meeting) -> dict:
@@ -157,14 +156,12 @@ def attended_meetings(user: User, *, since: datetime) -> list[Meeting]:
 
 
 def reschedule_meeting(
-    actor: User, meeting_id: int, start: datetime | str, *, now: datetime | None = None
+    actor: User, meeting_id: int, start: datetime, *, now: datetime | None = None
 ) -> Meeting:
     """Move a future meeting to ``start`` if both people are free then; invites go out again."""
     now = now or now_utc()
     meeting = get_meeting(actor, meeting_id)
-    if isinstance(start, str):
-        start = validate.instant(start, "start")
-    elif not isinstance(start, datetime) or start.tzinfo is None:
+    if not isinstance(start, datetime) or start.tzinfo is None:
         raise Invalid("Give a time with a UTC offset.", fields={"start": "needs an offset"})
     if meeting.status != "scheduled" or meeting.start_at <= now:
         raise Conflict(
@@ -211,7 +208,6 @@ def cancel_meeting(
     now = now or now_utc()
     if actor.role != "coordinator" and not attends(actor, meeting):
         raise NotFound("No such meeting.")
-    reason = validate.text(reason, "reason", max_len=500)
     if meeting.status != "scheduled":
         raise Conflict("This conversation is no longer scheduled.", code="not_scheduled")
     meeting.status = "cancelled"
@@ -267,8 +263,8 @@ def mark_outcome(
 def add_feedback(
     actor: User,
     meeting_id: int,
-    rating,
-    comment="",
+    rating: int,
+    comment: str = "",
     *,
     now: datetime | None = None,
 ) -> Feedback:
@@ -277,8 +273,7 @@ def add_feedback(
     meeting = get_meeting(actor, meeting_id)
     if not attends(actor, meeting):
         raise NotAllowed("Only the people in a conversation give feedback on it.")
-    rating = validate.integer(rating, "rating", low=1, high=5)
-    comment = validate.text(comment, "comment", max_len=2000)
+    validate.integer(rating, "rating", low=min(RATINGS), high=max(RATINGS))
     if meeting.status == "cancelled":
         raise Conflict("This conversation was cancelled.", code="cancelled")
     if meeting.end_at > now:

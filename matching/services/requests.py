@@ -12,35 +12,16 @@ from matching.models import (
     SupportRequest,
     User,
 )
-from matching.services import meetings, rounds, validate
-from matching.vocabulary import MODALITIES, URGENCIES
-
-REQUEST_FIELDS = {"urgency", "topics", "modalities", "note"}
+from matching.services import meetings, rounds
+from matching.vocabulary import MODALITIES
 
 
-def create_request(user: User, body: dict) -> SupportRequest:
-    """Open a request; a practitioner has at most one active request at a time."""
-    body = validate.body_object(body)
-    validate.only_fields(body, REQUEST_FIELDS)
-    errors, values = {}, {}
-    checks = {
-        "urgency": lambda: _urgency(body.get("urgency", "routine")),
-        "topics": lambda: validate.topics(body.get("topics", [])),
-        "modalities": lambda: validate.choices(
-            body.get("modalities", list(user.practitioner_profile.modalities or MODALITIES)),
-            "modalities",
-            MODALITIES,
-            min_items=1,
-        ),
-        "note": lambda: validate.text(body.get("note", ""), "note", max_len=2000),
-    }
-    for name, check in checks.items():
-        try:
-            values[name] = check()
-        except validate.Invalid as err:
-            errors.update(err.fields)
-    if errors:
-        raise validate.Invalid("Some values are not valid.", fields=errors)
+def create_request(user: User, values: dict) -> SupportRequest:
+    """Open a request from loaded values; a practitioner has one active request at a time.
+
+    Without modalities, the request takes the practitioner's profile's (or every one).
+    """
+    values = {"modalities": list(user.practitioner_profile.modalities or MODALITIES)} | values
     if active_request(user) is not None:
         raise Conflict(
             "You already have a request in progress. You can withdraw it first.",
@@ -50,12 +31,6 @@ def create_request(user: User, body: dict) -> SupportRequest:
     db.session.add(req)
     db.session.flush()
     return req
-
-
-def _urgency(value) -> str:
-    if value not in URGENCIES:
-        raise validate.invalid("urgency", "Choose routine, soon or urgent.")
-    return value
 
 
 def active_request(user: User) -> SupportRequest | None:
