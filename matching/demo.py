@@ -278,37 +278,32 @@ def _email(name: str, kind: str) -> str:
     return f"{first}.{kind}@demo.example.org"
 
 
-def _windows(rows) -> list[dict]:
-    body = {"windows": [{"weekday": d, "start": s, "end": e} for d, s, e in rows]}
-    return load(bodies.Windows, body)["windows"]
-
-
-def _account(name: str, role: str, zone: str):
-    body = {
+def _person(name: str, role: str, zone: str, profile: dict, windows):
+    """An account with its profile and weekly times, each loaded by the API's schemas."""
+    account = {
         "email": _email(name, role),
         "password": PASSWORD,
         "role": role,
         "display_name": name,
         "timezone": zone,
     }
-    return accounts.register(**load(bodies.NewAccount, body))
+    user = accounts.register(**load(bodies.NewAccount, account))
+    profiles.update_profile(user, load(bodies.PROFILES[role], profile))
+    week = {"windows": [{"weekday": d, "start": s, "end": e} for d, s, e in windows]}
+    availability.set_windows(user, load(bodies.Windows, week)["windows"])
+    return user
 
 
 def seed() -> bool:
     """Create the demo programme unless it is already there; return True if created."""
     if accounts.find_by_email(COORDINATOR) is not None:
         return False
-    coordinator = accounts.create_coordinator(
-        **load(
-            bodies.NewCoordinator,
-            {"email": COORDINATOR, "password": PASSWORD, "display_name": "Sam (coordinator)"},
-        )
-    )
+    sam = {"email": COORDINATOR, "password": PASSWORD, "display_name": "Sam (coordinator)"}
+    coordinator = accounts.create_coordinator(**load(bodies.NewCoordinator, sam))
     valid_until = (now_utc() + timedelta(days=365)).date()
     for i, (name, zone, org, langs, mods, fields, topics, week, day, windows) in enumerate(
         LISTENERS
     ):
-        user = _account(name, "listener", zone)
         profile = {
             "organization": org,
             "languages": langs,
@@ -318,21 +313,12 @@ def seed() -> bool:
             "max_sessions_per_week": week,
             "max_sessions_per_day": day,
         }
-        profiles.update_profile(user, load(bodies.ListenerProfile, profile))
-        availability.set_windows(user, _windows(windows))
+        user = _person(name, "listener", zone, profile, windows)
         if i != len(LISTENERS) - 1:  # one listener waits for verification
             listeners.verify_listener(coordinator, user.id, valid_until)
     for name, zone, org, field, langs, mods, topics, urgency, windows in PRACTITIONERS:
-        user = _account(name, "practitioner", zone)
-        profile = {
-            "organization": org,
-            "field": field,
-            "languages": langs,
-            "modalities": mods,
-            "topics": topics,
-        }
-        profiles.update_profile(user, load(bodies.PractitionerProfile, profile))
-        availability.set_windows(user, _windows(windows))
+        profile = {"organization": org, "field": field, "languages": langs, "modalities": mods}
+        user = _person(name, "practitioner", zone, profile | {"topics": topics}, windows)
         request = {"urgency": urgency, "topics": topics, "modalities": mods}
         requests.create_request(user, load(bodies.NewRequest, request))
     return True

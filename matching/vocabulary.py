@@ -31,6 +31,12 @@ URGENCY_WORDS = {
     "urgent": "Urgent",
 }
 URGENCIES = tuple(URGENCY_WORDS)
+# How a practitioner picks the urgency on the request form.
+URGENCY_CHOICE_WORDS = {
+    "routine": "In the next couple of weeks",
+    "soon": "In the next few days",
+    "urgent": "As soon as possible",
+}
 
 # Feedback after a conversation: rating -> label on the form.
 RATING_WORDS = {5: "5 — very helpful", 4: "4", 3: "3", 2: "2", 1: "1 — not helpful"}

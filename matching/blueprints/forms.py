@@ -15,6 +15,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from matching.errors import Invalid
 from matching.services.validate import zone_names
+from matching.vocabulary import FIELDS, MODALITIES, field_label, modality_label
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -26,6 +27,19 @@ class ConfirmForm(FlaskForm):
 class CheckboxesField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+def field_choices() -> list[SelectChoice]:
+    """The professional fields as a form offers them."""
+    return [SelectChoice(f, field_label(f)) for f in FIELDS]
+
+
+class ModalitiesField(CheckboxesField):
+    """The ways to meet, as boxes to tick."""
+
+    def __init__(self, label="Ways to meet", **kwargs):
+        choices = [SelectChoice(m, modality_label(m)) for m in MODALITIES]
+        super().__init__(label, choices=choices, **kwargs)
 
 
 def zone_choices() -> list[SelectChoice]:

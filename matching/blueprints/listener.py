@@ -22,10 +22,9 @@ from matching.schemas.bodies import (
 )
 from matching.security import guard_pages
 from matching.services import meetings, profiles
-from matching.vocabulary import FIELDS, MODALITIES, field_label, modality_label
 
 from . import people_pages
-from .forms import CheckboxesField, ConfirmForm, ListField
+from .forms import CheckboxesField, ConfirmForm, ListField, ModalitiesField, field_choices
 
 bp = Blueprint("listener", __name__, url_prefix="/listener")
 guard_pages(bp, "listener")
@@ -35,13 +34,9 @@ class ProfileForm(FlaskForm):
     organization = StringField(
         "Where you work or volunteer", validators=[Length(max=ORGANIZATION_MAX)]
     )
-    fields = CheckboxesField(
-        "Fields you have worked in", choices=[SelectChoice(f, field_label(f)) for f in FIELDS]
-    )
+    fields = CheckboxesField("Fields you have worked in", choices=field_choices())
     languages = ListField("Languages you can listen in (two-letter codes, e.g. en, es)")
-    modalities = CheckboxesField(
-        "Ways to meet", choices=[SelectChoice(m, modality_label(m)) for m in MODALITIES]
-    )
+    modalities = ModalitiesField()
     topics = ListField("Topics you are comfortable with (optional, comma-separated)")
     gender = StringField(
         "Your gender (optional, used only for a practitioner's stated preference)",

@@ -16,10 +16,17 @@ from matching.schemas.bodies import GENDER_MAX, NOTE_MAX, ORGANIZATION_MAX
 from matching.security import guard_pages
 from matching.services import meetings
 from matching.services import requests as requests_service
-from matching.vocabulary import FIELDS, MODALITIES, field_label, modality_label
+from matching.vocabulary import URGENCIES, URGENCY_CHOICE_WORDS
 
 from . import people_pages
-from .forms import CheckboxesField, ConfirmForm, ListField, apply_errors, form_body
+from .forms import (
+    ConfirmForm,
+    ListField,
+    ModalitiesField,
+    apply_errors,
+    field_choices,
+    form_body,
+)
 
 bp = Blueprint("practitioner", __name__, url_prefix="/practitioner")
 guard_pages(bp, "practitioner")
@@ -27,11 +34,9 @@ guard_pages(bp, "practitioner")
 
 class ProfileForm(FlaskForm):
     organization = StringField("Where you work", validators=[Length(max=ORGANIZATION_MAX)])
-    field = SelectField("Your field", choices=[SelectChoice(f, field_label(f)) for f in FIELDS])
+    field = SelectField("Your field", choices=field_choices())
     languages = ListField("Languages you can talk in (two-letter codes, e.g. en, es)")
-    modalities = CheckboxesField(
-        "Ways to meet", choices=[SelectChoice(m, modality_label(m)) for m in MODALITIES]
-    )
+    modalities = ModalitiesField()
     topics = ListField("Topics you might want to talk about (optional, comma-separated)")
     listener_gender = StringField(
         "Preferred gender of your listener (optional)",
@@ -43,16 +48,10 @@ class ProfileForm(FlaskForm):
 class RequestForm(FlaskForm):
     urgency = RadioField(
         "How soon would you like to talk?",
-        choices=[
-            SelectChoice("routine", "In the next couple of weeks"),
-            SelectChoice("soon", "In the next few days"),
-            SelectChoice("urgent", "As soon as possible"),
-        ],
+        choices=[SelectChoice(u, URGENCY_CHOICE_WORDS[u]) for u in URGENCIES],
         default="routine",
     )
-    modalities = CheckboxesField(
-        "Ways to meet", choices=[SelectChoice(m, modality_label(m)) for m in MODALITIES]
-    )
+    modalities = ModalitiesField()
     topics = ListField("Topics (optional, comma-separated)")
     note = TextAreaField(
         "Anything the coordinator should know (optional, only coordinators see this)",

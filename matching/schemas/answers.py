@@ -32,6 +32,21 @@ class Answer(ma.Schema):
         unknown = ma.EXCLUDE
 
 
+def page_of(item: type[Answer]) -> type[Answer]:
+    """The answer of a list: one page of items, and the cursor of the next (null at the end)."""
+    return type(
+        f"{item.__name__}Page",
+        (Answer,),
+        {
+            "items": fields.List(fields.Nested(item), required=True),
+            "next": fields.String(
+                required=True, allow_none=True, metadata={"description": "the next cursor"}
+            ),
+            "__doc__": f"One page of {item.__name__} items.",
+        },
+    )
+
+
 class ErrorDetail(Answer):
     code = fields.String(required=True, metadata={"description": "snake_case, for programs"})
     message = fields.String(required=True, metadata={"description": "a sentence for a person"})
@@ -110,20 +125,23 @@ class TimeOff(Answer):
     end = _instant(required=True)
 
 
-class Meeting(Answer):
+class Pairing(Answer):
+    """A request, a listener and a time: what proposals and meetings both are."""
+
     id = fields.Integer(required=True)
     request_id = fields.Integer(required=True)
-    practitioner_id = fields.Integer(required=True)
     listener_id = fields.Integer(required=True)
     start = _instant(required=True)
     end = _instant(required=True)
+
+
+class Meeting(Pairing):
+    practitioner_id = fields.Integer(required=True)
     status = _words(MEETING_STATUSES, required=True)
     sequence = fields.Integer(required=True)
 
 
-class MeetingPage(Answer):
-    items = fields.List(fields.Nested(Meeting), required=True)
-    next = fields.String(required=True, allow_none=True)
+MeetingPage = page_of(Meeting)
 
 
 class Feedback(Answer):
@@ -159,9 +177,7 @@ class Request(Answer):
     note = fields.String(metadata={"description": "only in the owner's export"})
 
 
-class RequestPage(Answer):
-    items = fields.List(fields.Nested(Request), required=True)
-    next = fields.String(required=True, allow_none=True)
+RequestPage = page_of(Request)
 
 
 class ListenerLoad(Answer):
@@ -188,18 +204,11 @@ class Listener(Answer):
     load = fields.Nested(ListenerLoad, required=True)
 
 
-class ListenerPage(Answer):
-    items = fields.List(fields.Nested(Listener), required=True)
-    next = fields.String(required=True, allow_none=True)
+ListenerPage = page_of(Listener)
 
 
-class Proposal(Answer):
-    id = fields.Integer(required=True)
+class Proposal(Pairing):
     round_id = fields.Integer(required=True)
-    request_id = fields.Integer(required=True)
-    listener_id = fields.Integer(required=True)
-    start = _instant(required=True)
-    end = _instant(required=True)
     score = fields.Integer(required=True, metadata={"minimum": 0, "maximum": 100})
     parts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     reasons = fields.List(fields.String(), required=True)

@@ -17,30 +17,36 @@ from matching.services import validate
 REQUIRED = {"required": "Please fill this in.", "null": "Please fill this in."}
 
 
-def _shape(shape: dict, kwargs: dict) -> dict:
-    """What the document shows: the field's own shape and any metadata given."""
-    return shape | kwargs.pop("metadata", {})
+class Parsed:
+    """Mixin for a marshmallow field whose value one parser of validate.py checks.
 
+    A field class names its `parse` function; an instance keeps the parser's options
+    and tells the document its shape (what a valid value looks like).
+    """
 
-def _run(parse, value, name: str, **options):
-    try:
-        return parse(value, name, **options)
-    except Invalid as err:
-        raise ma.ValidationError(err.fields.get(name, err.message)) from None
-
-
-class Text(ma.fields.String):
-    """Text, trimmed; `fill` refuses an empty value."""
-
+    parse = staticmethod(lambda value, name: value)
     default_error_messages = REQUIRED
 
-    def __init__(self, *, max_len: int, fill: bool = False, **kwargs):
-        self.max_len, self.fill = max_len, fill
-        shape = {"maxLength": max_len} | ({"pattern": r"\S"} if fill else {})
-        super().__init__(metadata=_shape(shape, kwargs), **kwargs)
+    def __init__(self, *args, shape: dict | None = None, options: dict | None = None, **kwargs):
+        self.options = options or {}
+        metadata = (shape or {}) | kwargs.pop("metadata", {})
+        super().__init__(*args, metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.text, value, self.name, max_len=self.max_len, required=self.fill)
+        try:
+            return type(self).parse(value, self.name, **self.options)
+        except Invalid as err:
+            raise ma.ValidationError(err.fields.get(self.name, err.message)) from None
+
+
+class Text(Parsed, ma.fields.String):
+    """Text, trimmed; `fill` refuses an empty value."""
+
+    parse = staticmethod(validate.text)
+
+    def __init__(self, *, max_len: int, fill: bool = False, **kwargs):
+        shape = {"maxLength": max_len} | ({"pattern": r"\S"} if fill else {})
+        super().__init__(shape=shape, options={"max_len": max_len, "required": fill}, **kwargs)
 
 
 class Gender(Text):
@@ -53,185 +59,141 @@ class Gender(Text):
         return super()._deserialize(value, attr, data, **kwargs) or None
 
 
-class Flag(ma.fields.Boolean):
+class Flag(Parsed, ma.fields.Boolean):
     """true or false, nothing that merely looks like it."""
 
-    default_error_messages = REQUIRED
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.boolean, value, self.name)
+    parse = staticmethod(validate.boolean)
 
 
-class Whole(ma.fields.Integer):
+class Whole(Parsed, ma.fields.Integer):
     """A whole number from low to high."""
 
-    default_error_messages = REQUIRED
+    parse = staticmethod(validate.integer)
 
     def __init__(self, *, low: int, high: int, **kwargs):
-        self.low, self.high = low, high
-        super().__init__(metadata=_shape({"minimum": low, "maximum": high}, kwargs), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.integer, value, self.name, low=self.low, high=self.high)
+        limits = {"low": low, "high": high}
+        super().__init__(shape={"minimum": low, "maximum": high}, options=limits, **kwargs)
 
 
-class EmailAddress(ma.fields.String):
+class EmailAddress(Parsed, ma.fields.String):
     """An e-mail address, normalised to lower case."""
 
-    default_error_messages = REQUIRED
+    parse = staticmethod(validate.email)
 
     def __init__(self, **kwargs):
-        super().__init__(metadata=_shape({"format": "email", "maxLength": 254}, kwargs), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.email, value, self.name)
+        super().__init__(shape={"format": "email", "maxLength": 254}, **kwargs)
 
 
-class Password(ma.fields.String):
+class Password(Parsed, ma.fields.String):
     """A new password: long enough to be safe."""
 
-    default_error_messages = REQUIRED
+    parse = staticmethod(validate.password)
 
     def __init__(self, **kwargs):
-        limits = {"minLength": validate.MIN_PASSWORD, "maxLength": 1024}
-        super().__init__(metadata=_shape(limits, kwargs), load_only=True, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.password, value, self.name)
+        shape = {"minLength": validate.MIN_PASSWORD, "maxLength": 1024}
+        super().__init__(shape=shape, load_only=True, **kwargs)
 
 
 @cache
-def _zone_enum() -> tuple[str, ...]:
+def _zones() -> tuple[str, ...]:
     return tuple(validate.zone_names())
 
 
-class TimeZone(ma.fields.String):
+class TimeZone(Parsed, ma.fields.String):
     """An IANA time zone name such as Europe/Berlin."""
 
-    default_error_messages = REQUIRED
+    parse = staticmethod(validate.timezone)
 
     def __init__(self, **kwargs):
-        super().__init__(metadata=_shape({"enum": list(_zone_enum())}, kwargs), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.timezone, value, self.name)
+        super().__init__(shape={"enum": list(_zones())}, **kwargs)
 
 
-class OneOf(ma.fields.String):
+class OneOf(Parsed, ma.fields.String):
     """One word from a list (vocabulary.py holds the lists)."""
 
-    default_error_messages = REQUIRED
+    parse = staticmethod(validate.one_of)
 
     def __init__(self, allowed, **kwargs):
-        self.allowed = tuple(allowed)
-        super().__init__(metadata=_shape({"enum": list(self.allowed)}, kwargs), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.one_of, value, self.name, allowed=self.allowed)
+        allowed = tuple(allowed)
+        super().__init__(shape={"enum": list(allowed)}, options={"allowed": allowed}, **kwargs)
 
 
-class Choices(ma.fields.List):
+class Choices(Parsed, ma.fields.List):
     """Distinct words from a list, in the list's order."""
 
-    default_error_messages = REQUIRED
+    parse = staticmethod(validate.choices)
 
     def __init__(self, allowed, *, min_items: int = 0, max_items: int = 20, **kwargs):
-        self.allowed, self.min_items, self.max_items = tuple(allowed), min_items, max_items
-        limits = {"maxItems": max_items} | ({"minItems": min_items} if min_items else {})
-        inner = ma.fields.String(metadata={"enum": list(self.allowed)})
-        super().__init__(inner, metadata=_shape(limits, kwargs), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(
-            validate.choices,
-            value,
-            self.name,
-            allowed=self.allowed,
-            min_items=self.min_items,
-            max_items=self.max_items,
+        allowed = tuple(allowed)
+        super().__init__(
+            ma.fields.String(metadata={"enum": list(allowed)}),
+            shape={"maxItems": max_items} | ({"minItems": min_items} if min_items else {}),
+            options={"allowed": allowed, "min_items": min_items, "max_items": max_items},
+            **kwargs,
         )
 
 
-class Languages(ma.fields.List):
+class Languages(Parsed, ma.fields.List):
     """Two-letter ISO 639-1 codes, at least one."""
 
-    default_error_messages = REQUIRED
+    parse = staticmethod(validate.languages)
 
     def __init__(self, **kwargs):
         inner = ma.fields.String(metadata={"pattern": r"^\s*[A-Za-z]{2}\s*$"})
-        super().__init__(inner, metadata=_shape({"minItems": 1, "maxItems": 10}, kwargs), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.languages, value, self.name)
+        super().__init__(inner, shape={"minItems": 1, "maxItems": 10}, **kwargs)
 
 
-class Topics(ma.fields.List):
+class Topics(Parsed, ma.fields.List):
     """Short phrases, folded to lower case."""
 
-    default_error_messages = REQUIRED
+    parse = staticmethod(validate.topics)
 
     def __init__(self, **kwargs):
         inner = ma.fields.String(metadata={"minLength": 1, "maxLength": 40, "pattern": r"\S"})
-        super().__init__(inner, metadata=_shape({"maxItems": 12}, kwargs), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.topics, value, self.name)
+        super().__init__(inner, shape={"maxItems": 12}, **kwargs)
 
 
-class UserIds(ma.fields.List):
+class UserIds(Parsed, ma.fields.List):
     """Ids of people, each once."""
 
-    default_error_messages = REQUIRED
+    parse = staticmethod(validate.user_ids)
 
     def __init__(self, **kwargs):
         inner = ma.fields.Integer(metadata={"minimum": 1})
-        super().__init__(inner, metadata=_shape({"maxItems": 200}, kwargs), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.user_ids, value, self.name)
+        super().__init__(inner, shape={"maxItems": 200}, **kwargs)
 
 
-class Clock(ma.fields.String):
+class Clock(Parsed, ma.fields.String):
     """A 24-hour wall-clock time, HH:MM."""
 
-    default_error_messages = REQUIRED
+    parse = staticmethod(validate.clock)
 
     def __init__(self, **kwargs):
-        super().__init__(metadata=_shape({"pattern": validate.HHMM.pattern}, kwargs), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.clock, value, self.name)
+        super().__init__(shape={"pattern": validate.HHMM.pattern}, **kwargs)
 
 
-class Instant(ma.fields.String):
+class Instant(Parsed, ma.fields.String):
     """An ISO 8601 instant with an offset; loaded in UTC."""
 
-    default_error_messages = REQUIRED
+    parse = staticmethod(validate.instant)
 
     def __init__(self, **kwargs):
-        super().__init__(metadata=_shape({"format": "date-time"}, kwargs), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.instant, value, self.name)
+        super().__init__(shape={"format": "date-time"}, **kwargs)
 
 
-class Day(ma.fields.String):
+class Day(Parsed, ma.fields.String):
     """A calendar date, YYYY-MM-DD."""
 
-    default_error_messages = REQUIRED
+    parse = staticmethod(validate.day)
 
     def __init__(self, **kwargs):
-        super().__init__(metadata=_shape({"format": "date"}, kwargs), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.day, value, self.name)
+        super().__init__(shape={"format": "date"}, **kwargs)
 
 
-class Cursor(ma.fields.String):
+class Cursor(Parsed, ma.fields.String):
     """Where the next page of a listing starts (the `next` of the page before)."""
 
-    def __init__(self, **kwargs):
-        super().__init__(metadata=_shape({"pattern": r"^\d{1,12}$"}, kwargs), **kwargs)
+    parse = staticmethod(validate.cursor)
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _run(validate.cursor, value, self.name)
+    def __init__(self, **kwargs):
+        super().__init__(shape={"pattern": r"^\d{1,12}$"}, **kwargs)
