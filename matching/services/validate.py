@@ -178,6 +178,6 @@ def day(value, field: str) -> date:
 
 def cursor(value, field: str = "cursor") -> int:
     """A listing's cursor: the id after which the next page starts."""
-    if not isinstance(value, str) or not value.isdigit() or len(value) > 12:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,12}", value):
         raise invalid(field, "The cursor is not valid.")
     return int(value)
