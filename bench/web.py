@@ -116,6 +116,7 @@ def seed(app, n_requests: int, n_listeners: int) -> dict:
         User,
         now_utc,
     )
+    from matching.schemas import bodies, load
     from matching.services import accounts, availability, profiles, requests
     from matching.vocabulary import FIELDS, MODALITIES, URGENCIES
 
@@ -123,7 +124,9 @@ def seed(app, n_requests: int, n_listeners: int) -> dict:
     now = now_utc()
     with app.app_context():
         password_hash = accounts.hash_password(PASSWORD)
-        coordinator = accounts.create_coordinator("coord@bench.example.org", PASSWORD, "Cora")
+        coordinator = accounts.create_coordinator(
+            email="coord@bench.example.org", password=PASSWORD, display_name="Cora"
+        )
         db.session.commit()
 
         def users(role: str, count: int, offset: int) -> list[int]:
@@ -293,28 +296,52 @@ def seed(app, n_requests: int, n_listeners: int) -> dict:
 
         # The two people whose home pages are measured, made through the services.
         person = accounts.register(
-            email="pia@bench.example.org",
-            password=PASSWORD,
-            role="practitioner",
-            display_name="Pia",
-            timezone="Europe/Berlin",
+            **load(
+                bodies.NewAccount,
+                {
+                    "email": "pia@bench.example.org",
+                    "password": PASSWORD,
+                    "role": "practitioner",
+                    "display_name": "Pia",
+                    "timezone": "Europe/Berlin",
+                },
+            )
         )
         profiles.update_profile(
-            person, {"organization": "City Hospital", "languages": ["en"], "modalities": ["video"]}
+            person,
+            load(
+                bodies.PROFILES["practitioner"],
+                {"organization": "City Hospital", "languages": ["en"], "modalities": ["video"]},
+            ),
         )
-        availability.set_windows(person, [{"weekday": 1, "start": "09:00", "end": "12:00"}])
-        requests.create_request(person, {"urgency": "soon", "note": "Nights are hard."})
+        week = {"windows": [{"weekday": 1, "start": "09:00", "end": "12:00"}]}
+        availability.set_windows(person, load(bodies.Windows, week)["windows"])
+        requests.create_request(
+            person, load(bodies.NewRequest, {"urgency": "soon", "note": "Nights are hard."})
+        )
         listener = accounts.register(
-            email="leo@bench.example.org",
-            password=PASSWORD,
-            role="listener",
-            display_name="Leo",
-            timezone="Europe/London",
+            **load(
+                bodies.NewAccount,
+                {
+                    "email": "leo@bench.example.org",
+                    "password": PASSWORD,
+                    "role": "listener",
+                    "display_name": "Leo",
+                    "timezone": "Europe/London",
+                },
+            )
         )
         profiles.update_profile(
             listener,
-            {"organization": "Peer Line", "languages": ["en"], "modalities": ["video"]}
-            | {"fields": ["nursing"]},
+            load(
+                bodies.PROFILES["listener"],
+                {
+                    "organization": "Peer Line",
+                    "languages": ["en"],
+                    "modalities": ["video"],
+                    "fields": ["nursing"],
+                },
+            ),
         )
         db.session.commit()
         # Fresh tables have no planner statistics yet; autovacuum would gather them soon.

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 
 def create_app(test_config: dict | None = None):
-    """Build the application: config, extensions, headers, blueprints, errors, commands."""
+    """Build the application: config, extensions, hooks, blueprints, errors, commands."""
     from flask import Flask
 
     from matching import blueprints, cli, errors, extensions, security
     from matching.config import load_config
+    from matching.services import outbox
 
     app = Flask(
         __name__,
@@ -23,6 +24,13 @@ def create_app(test_config: dict | None = None):
     load_config(app, test_config)
     extensions.register(app)
     security.register(app)
+
+    @app.after_request
+    def deliver_committed_mail(response):
+        """Send the mail this request committed (embedded default); failures stay queued."""
+        outbox.deliver_committed(app.config)
+        return response
+
     blueprints.register(app)
     errors.register(app)
     cli.register(app)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
+from matching import demo
 from matching.errors import ServiceError
 from matching.extensions import db
-from matching.models import OUTBOX_STATUSES
+from matching.models import OUTBOX_STATUSES, User
+from matching.schemas import bodies, load
+from matching.services import accounts, outbox, rounds
 
 
 def register(app: Flask) -> None:
@@ -27,8 +32,6 @@ def register(app: Flask) -> None:
 @click.option("--name", default="Coordinator", help="Name shown to other coordinators.")
 def create_coordinator(email: str, name: str) -> None:
     """Create a coordinator account (password from stdin when it is not a terminal)."""
-    from matching.services import accounts
-
     if sys.stdin.isatty():
         password = click.prompt(
             "Password (at least 12 characters)", hide_input=True, confirmation_prompt=True
@@ -36,7 +39,10 @@ def create_coordinator(email: str, name: str) -> None:
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     try:
-        user = accounts.create_coordinator(email, password, name)
+        values = load(
+            bodies.NewCoordinator, {"email": email, "password": password, "display_name": name}
+        )
+        user = accounts.create_coordinator(**values)
     except ServiceError as err:
         db.session.rollback()
         details = "; ".join(f"{k}: {v}" for k, v in err.fields.items())
@@ -49,8 +55,6 @@ def create_coordinator(email: str, name: str) -> None:
 @with_appcontext
 def seed_demo() -> None:
     """Load the demo programme (running it again changes nothing)."""
-    from matching import demo
-
     created = demo.seed()
     db.session.commit()
     if created:
@@ -70,9 +74,6 @@ def seed_demo() -> None:
 )
 def match(coordinator_email: str | None) -> None:
     """Run a matching round over every open request and print a summary."""
-    from matching.models import User
-    from matching.services import rounds
-
     actor = None
     if coordinator_email:
         actor = db.session.scalar(
@@ -108,13 +109,6 @@ def outbox_group() -> None:
 @click.option("--limit", default=100, show_default=True, help="Messages per round at most.")
 def outbox_deliver(loop: bool, interval: float, limit: int) -> None:
     """Queue due reminders and send due mail (once, or as a worker with --loop)."""
-    import time
-
-    from flask import current_app
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from matching.services import outbox
-
     while True:
         try:
             reminders = outbox.queue_reminders()
@@ -141,8 +135,6 @@ def outbox_deliver(loop: bool, interval: float, limit: int) -> None:
 @outbox_group.command("status")
 def outbox_status() -> None:
     """Show how many messages wait, were sent or failed, and the failures."""
-    from matching.services import outbox
-
     counts = outbox.status_counts()
     click.echo(" ".join(f"{status}: {counts.get(status, 0)}" for status in OUTBOX_STATUSES))
     for row in outbox.failed_messages(limit=20):

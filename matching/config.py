@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
+
+from matching.engine import Weights
 
 CRISIS_RESOURCES = (
     "If you are in danger or thinking about harming yourself, please call your local "
@@ -200,8 +203,6 @@ def _derive_from_base_url(app: Flask) -> None:
 
 def _check_weights(weights) -> None:
     """Refuse score weights the engine cannot use, at start-up rather than in a round."""
-    from matching.engine import Weights
-
     try:
         Weights(**weights)
     except (TypeError, ValueError) as err:
@@ -216,8 +217,6 @@ def _local_only(app: Flask) -> bool:
 
 def _dev_secret(instance: Path) -> str:
     """Keep a random development key in the instance folder, so sessions survive restarts."""
-    import secrets
-
     path = instance / "dev-secret-key"
     if path.exists():
         return path.read_text().strip()

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from matching.extensions import db
 from matching.models import SupportRequest, now_utc
+from matching.schemas import bodies, load
 from matching.services import (
     accounts,
     availability,
@@ -315,93 +316,70 @@ def _email(name: str, kind: str) -> str:
     return f"{first}.{kind}@demo.example.org"
 
 
-def _windows(rows) -> list[dict]:
-    return [{"weekday": d, "start": s, "end": e} for d, s, e in rows]
+def _person(name: str, role: str, zone: str, profile: dict, windows):
+    """An account with its profile and weekly times, each loaded by the API's schemas."""
+    account = {
+        "email": _email(name, role),
+        "password": PASSWORD,
+        "role": role,
+        "display_name": name,
+        "timezone": zone,
+    }
+    user = accounts.register(**load(bodies.NewAccount, account))
+    profiles.update_profile(user, load(bodies.PROFILES[role], profile))
+    week = {"windows": [{"weekday": d, "start": s, "end": e} for d, s, e in windows]}
+    availability.set_windows(user, load(bodies.Windows, week)["windows"])
+    return user
 
 
 def seed() -> bool:
     """Create the demo programme unless it is already there; return True if created."""
     if accounts.find_by_email(COORDINATOR) is not None:
         return False
-    coordinator = accounts.create_coordinator(COORDINATOR, PASSWORD, "Sam (coordinator)")
-    valid_until = (now_utc() + timedelta(days=365)).date().isoformat()
+    sam = {"email": COORDINATOR, "password": PASSWORD, "display_name": "Sam (coordinator)"}
+    coordinator = accounts.create_coordinator(**load(bodies.NewCoordinator, sam))
+    valid_until = (now_utc() + timedelta(days=365)).date()
     for i, (name, zone, org, langs, mods, fields, topics, week, day, windows) in enumerate(
         LISTENERS
     ):
-        user = accounts.register(
-            email=_email(name, "listener"),
-            password=PASSWORD,
-            role="listener",
-            display_name=name,
-            timezone=zone,
-        )
-        profiles.update_profile(
-            user,
-            {
-                "organization": org,
-                "languages": langs,
-                "modalities": mods,
-                "fields": fields,
-                "topics": topics,
-                "max_sessions_per_week": week,
-                "max_sessions_per_day": day,
-            },
-        )
-        availability.set_windows(user, _windows(windows))
+        profile = {
+            "organization": org,
+            "languages": langs,
+            "modalities": mods,
+            "fields": fields,
+            "topics": topics,
+            "max_sessions_per_week": week,
+            "max_sessions_per_day": day,
+        }
+        user = _person(name, "listener", zone, profile, windows)
         if i == 5:  # training ends within the month: flagged on the roster
-            soon = (now_utc() + timedelta(days=20)).date().isoformat()
+            soon = (now_utc() + timedelta(days=20)).date()
             listeners.verify_listener(coordinator, user.id, soon)
         elif i != len(LISTENERS) - 1:  # one listener waits for verification
             listeners.verify_listener(coordinator, user.id, valid_until)
     _history(coordinator)
     _todays_round(coordinator)
     for name, zone, org, field, langs, mods, topics, urgency, windows in PRACTITIONERS:
-        user = accounts.register(
-            email=_email(name, "practitioner"),
-            password=PASSWORD,
-            role="practitioner",
-            display_name=name,
-            timezone=zone,
-        )
-        profiles.update_profile(
-            user,
-            {
-                "organization": org,
-                "field": field,
-                "languages": langs,
-                "modalities": mods,
-                "topics": topics,
-            },
-        )
-        availability.set_windows(user, _windows(windows))
-        requests.create_request(user, {"urgency": urgency, "topics": topics, "modalities": mods})
+        profile = {"organization": org, "field": field, "languages": langs, "modalities": mods}
+        user = _person(name, "practitioner", zone, profile | {"topics": topics}, windows)
+        request = {"urgency": urgency, "topics": topics, "modalities": mods}
+        requests.create_request(user, load(bodies.NewRequest, request))
     paused = accounts.find_by_email(_email(LISTENERS[7][0], "listener"))
     profiles.pause_listener(paused, now_utc() + timedelta(days=10))
     return True
 
 
 def _practitioner(name: str, i: int, urgency: str = "routine") -> SupportRequest:
-    user = accounts.register(
-        email=_email(name, "practitioner"),
-        password=PASSWORD,
-        role="practitioner",
-        display_name=name,
-        timezone="Europe/London",
-    )
-    profiles.update_profile(
-        user,
-        {
-            "organization": f"Community Health Team {i % 4 + 1}",
-            "field": ("nursing", "social_work", "psychology")[i % 3],
-            "languages": ["en"],
-            "modalities": ["video", "phone"],
-            "topics": [("burnout", "grief", "night shifts")[i % 3]],
-        },
-    )
-    availability.set_windows(user, _windows(ANY_DAY))
-    return requests.create_request(
-        user, {"urgency": urgency, "modalities": ["video", "phone"], "note": ""}
-    )
+    profile = {
+        "organization": f"Community Health Team {i % 4 + 1}",
+        "field": ("nursing", "social_work", "psychology")[i % 3],
+        "languages": ["en"],
+        "modalities": ["video", "phone"],
+        "topics": [("burnout", "grief", "night shifts")[i % 3]],
+    }
+    user = _person(name, "practitioner", "Europe/London", profile, ANY_DAY)
+    request = {"urgency": urgency, "modalities": ["video", "phone"], "note": ""}
+    return requests.create_request(user, load(bodies.NewRequest, request))
 
 
 def _history(coordinator) -> None:

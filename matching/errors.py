@@ -1,7 +1,8 @@
 """Typed service errors and the handlers that turn every error into a calm answer.
 
 Services raise these; views never build error responses by hand. Under /api/ the
-answer is JSON in the shape API.md fixes; elsewhere it is a short page.
+answer is JSON in the error shape of the OpenAPI document (/api/v1/openapi.json);
+elsewhere it is a short page.
 """
 
 from __future__ import annotations
@@ -11,47 +12,53 @@ from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from matching.extensions import db
+
 
 class ServiceError(Exception):
+    """A refusal a person can act on; its code defaults to the one of its status."""
+
     status = 400
-    code = "bad_request"
 
     def __init__(self, message: str, *, fields: dict | None = None, code: str | None = None):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
-        if code:
-            self.code = code
+        self.code = code or HTTP_CODES[self.status][0]
 
 
 class Malformed(ServiceError):
-    status = 400
-    code = "malformed"
+    """The request cannot be read (400)."""
 
 
 class Unauthenticated(ServiceError):
+    """No one, or no valid token (401)."""
+
     status = 401
-    code = "unauthenticated"
 
 
 class NotAllowed(ServiceError):
+    """This person may not do that (403)."""
+
     status = 403
-    code = "not_allowed"
 
 
 class NotFound(ServiceError):
+    """No such thing, or not this person's (404)."""
+
     status = 404
-    code = "not_found"
 
 
 class Conflict(ServiceError):
+    """It clashes with the current state (409)."""
+
     status = 409
-    code = "conflict"
 
 
 class Invalid(ServiceError):
+    """Readable, but some values are wrong (422)."""
+
     status = 422
-    code = "invalid"
 
 
 class TooManyAttempts(ServiceError):
@@ -117,8 +124,6 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(err: Exception):
         app.logger.exception("unhandled error")
-        from matching.extensions import db
-
         db.session.rollback()
         code, message = HTTP_CODES[500]
         return error_response(500, code, message)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, current_app
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -63,8 +65,6 @@ failures = FailureCounter()
 
 def register(app: Flask) -> None:
     """Bind every extension to the app."""
-    from pathlib import Path
-
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True

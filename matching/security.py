@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -13,8 +11,10 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from matching.errors import NotAllowed, Unauthenticated
 from matching.extensions import db, login_manager
 from matching.models import ApiToken, User, UserSession, now_utc
+from matching.tokens import hash_secret
 
 # JSON bodies nest no deeper than this: the API's largest body (availability) needs 3.
 MAX_JSON_DEPTH = 16
@@ -84,16 +84,6 @@ def end_browser_session() -> None:
     session.clear()
 
 
-def new_secret() -> str:
-    """Return a long random URL-safe token."""
-    return secrets.token_urlsafe(32)
-
-
-def hash_secret(raw: str) -> str:
-    """Hash a high-entropy token for storage (tokens are random, so no salt is needed)."""
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def token_user(raw: str) -> tuple[User, ApiToken] | None:
     """Find the live token and its user for a raw bearer token."""
     row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == hash_secret(raw)))
@@ -138,7 +128,6 @@ def client_ip() -> str:
 
 def guard_api(bp: Blueprint, *roles: str) -> None:
     """Require a bearer token (and one of the roles, if given) for every route of an API blueprint."""
-    from matching.errors import NotAllowed, Unauthenticated
 
     @bp.before_request
     def _require_token():

@@ -31,6 +31,20 @@ URGENCY_WORDS = {
     "urgent": "Urgent",
 }
 URGENCIES = tuple(URGENCY_WORDS)
+# How a practitioner picks the urgency on the request form.
+URGENCY_CHOICE_WORDS = {
+    "routine": "In the next couple of weeks",
+    "soon": "In the next few days",
+    "urgent": "As soon as possible",
+}
+
+# Feedback after a conversation: rating -> label on the form.
+RATING_WORDS = {5: "5 — very helpful", 4: "4", 3: "3", 2: "2", 1: "1 — not helpful"}
+RATINGS = tuple(RATING_WORDS)
+
+# What became of a conversation once it ended: value -> label on the form.
+OUTCOME_WORDS = {"completed": "Yes, it took place", "no_show": "No, it did not happen"}
+OUTCOMES = tuple(OUTCOME_WORDS)
 
 
 def field_label(value: str) -> str:

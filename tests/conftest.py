@@ -19,6 +19,7 @@ from sqlalchemy import event
 from matching import create_app
 from matching.extensions import db
 from matching.models import AvailabilityWindow, ListenerProfile, PractitionerProfile, User, now_utc
+from tests.support.openapi import CheckedClient
 from tests.support.smtp import smtp_server  # noqa: F401  (a fixture for the whole suite)
 
 PASSWORD = "correct horse battery staple"
@@ -74,6 +75,7 @@ def app(migrated_template, tmp_path, app_config) -> Iterator:
         shutil.copyfile(migrated_template.removeprefix("sqlite:///"), target)
         uri = f"sqlite:///{target}"
     application = create_app(_base_config(uri, tmp_path) | app_config)
+    application.test_client_class = CheckedClient  # every API answer must match the document
     if POSTGRES_URL:
         with application.app_context():
             _truncate_all()

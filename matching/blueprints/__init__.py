@@ -3,33 +3,54 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
+
+from matching.blueprints import (
+    api,
+    auth,
+    coordinator,
+    feed,
+    listener,
+    meetings,
+    practitioner,
+    public,
+)
+from matching.models import now_utc
+from matching.services.notices import local_time
+
+# The largest id of an integer primary key (PostgreSQL's integer).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """<int:...> in a route: a number larger than any id is not found (404), never a 500."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(self.max)) or int(value) > self.max:
+            raise NotFound()  # not ValidationError: the router would then answer 405
+        return super().to_python(value)
 
 
 def register(app: Flask) -> None:
-    """Register every blueprint."""
-    from matching.blueprints import (
-        api,
-        auth,
-        coordinator,
-        feed,
-        listener,
-        meetings,
-        practitioner,
-        public,
-    )
-
-    for module in (public, auth, practitioner, listener, coordinator, api, feed, meetings):
+    """Register every blueprint, and the template helpers the pages share."""
+    app.url_map.converters["int"] = IdConverter
+    for module in (public, auth, practitioner, listener, coordinator, feed, meetings):
         app.register_blueprint(module.bp)
+    api.register(app)
     app.add_template_filter(localtime, "localtime")
-    app.add_template_global(
-        lambda: __import__("matching.models", fromlist=["now_utc"]).now_utc().date(), "today"
-    )
+    app.add_template_global(today, "today")
 
 
 def localtime(value, zone: str, fmt: str = "%a %d %b, %H:%M") -> str:
-    """Show a UTC instant in a person's zone, with the zone named."""
-    from zoneinfo import ZoneInfo
+    """Show a UTC instant in a person's zone, with the zone named ('' for none)."""
+    return "" if value is None else local_time(value, zone, fmt)
 
-    if value is None:
-        return ""
-    return f"{value.astimezone(ZoneInfo(zone)).strftime(fmt)} ({zone.replace('_', ' ')})"
+
+def today():
+    """Today's date in UTC."""
+    return now_utc().date()

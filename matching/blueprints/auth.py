@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, EqualTo
 
 from matching.errors import Conflict, Invalid
 from matching.extensions import db
+from matching.schemas import bodies, load
 from matching.security import (
     begin_browser_session,
     browser_session_key,
@@ -20,7 +21,7 @@ from matching.security import (
 )
 from matching.services import accounts
 
-from .forms import TimezoneField, apply_errors, zone_choices
+from .forms import ConfirmForm, TimezoneField, apply_errors, form_body, zone_choices
 from .public import home_for
 
 bp = Blueprint("auth", __name__)
@@ -35,7 +36,7 @@ class RegisterForm(FlaskForm):
         ],
         validators=[DataRequired()],
     )
-    # Name, e-mail and password are checked by the accounts service, which reports every
+    # Name, e-mail and password are checked by the API's schema, which reports every
     # problem at once; required-field checks here would hide the rest until a resubmit.
     display_name = StringField("Name to show")
     email = EmailField("E-mail")
@@ -59,23 +60,13 @@ class PasswordForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
-    pass
-
-
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     form = RegisterForm()
     form.timezone.choices = zone_choices()
     if form.validate_on_submit():
         try:
-            user = accounts.register(
-                email=form.email.data,
-                password=form.password.data,
-                role=form.role.data,
-                display_name=form.display_name.data,
-                timezone=form.timezone.data,
-            )
+            user = accounts.register(**load(bodies.NewAccount, form_body(form)))
         except (Invalid, Conflict) as err:
             db.session.rollback()
             apply_errors(form, err)
@@ -139,11 +130,16 @@ def sign_out_everywhere():
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
+        body = {
+            "current_password": form.current_password.data,
+            "new_password": form.new_password.data,
+        }
         try:
+            values = load(bodies.PasswordChange, body)
             accounts.change_password(
                 current_user,
-                form.current_password.data,
-                form.new_password.data,
+                values["current_password"],
+                values["new_password"],
                 keep_session=browser_session_key(),
             )
         except Invalid as err:

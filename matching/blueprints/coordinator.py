@@ -21,6 +21,7 @@ from matching import charts
 from matching.errors import Conflict, Invalid, Malformed
 from matching.extensions import db
 from matching.models import AuditEvent, now_utc
+from matching.schemas import bodies, load
 from matching.security import guard_pages, is_safe_next
 from matching.services import listeners as listeners_service
 from matching.services import queue as queue_service
@@ -136,10 +137,10 @@ def verify(listener_id: int):
     if not form.validate_on_submit():
         flash("Choose the date the listener's training is valid until.", "warning")
         return redirect(back)
+    body = {"training_valid_until": form.training_valid_until.data.isoformat()}
     try:
-        listeners_service.verify_listener(
-            current_user, listener_id, form.training_valid_until.data.isoformat()
-        )
+        values = load(bodies.Verification, body)
+        listeners_service.verify_listener(current_user, listener_id, values["training_valid_until"])
     except Invalid as err:
         flash(err.message, "warning")
         return redirect(back)

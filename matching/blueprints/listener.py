@@ -13,45 +13,49 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from matching.errors import Invalid
 from matching.extensions import db
+from matching.schemas.bodies import (
+    GENDER_MAX,
+    ORGANIZATION_MAX,
+    SESSIONS_PER_DAY,
+    SESSIONS_PER_WEEK,
+)
 from matching.security import guard_pages
 from matching.services import meetings, profiles, validate
-from matching.vocabulary import FIELDS, MODALITIES, field_label, modality_label
 
 from . import people_pages
-from .forms import CheckboxesField, ListField
+from .forms import CheckboxesField, ConfirmForm, ListField, ModalitiesField, field_choices
 
 bp = Blueprint("listener", __name__, url_prefix="/listener")
 guard_pages(bp, "listener")
 
 
 class ProfileForm(FlaskForm):
-    organization = StringField("Where you work or volunteer", validators=[Length(max=120)])
-    fields = CheckboxesField(
-        "Fields you have worked in", choices=[SelectChoice(f, field_label(f)) for f in FIELDS]
+    organization = StringField(
+        "Where you work or volunteer", validators=[Length(max=ORGANIZATION_MAX)]
     )
+    fields = CheckboxesField("Fields you have worked in", choices=field_choices())
     languages = ListField("Languages you can listen in (two-letter codes, e.g. en, es)")
-    modalities = CheckboxesField(
-        "Ways to meet", choices=[SelectChoice(m, modality_label(m)) for m in MODALITIES]
-    )
+    modalities = ModalitiesField()
     topics = ListField("Topics you are comfortable with (optional, comma-separated)")
     gender = StringField(
         "Your gender (optional, used only for a practitioner's stated preference)",
-        validators=[Optional(), Length(max=40)],
+        validators=[Optional(), Length(max=GENDER_MAX)],
     )
     max_sessions_per_week = IntegerField(
-        "At most this many conversations a week", validators=[NumberRange(1, 10)]
+        "At most this many conversations a week", validators=[NumberRange(*SESSIONS_PER_WEEK)]
     )
     max_sessions_per_day = SelectField(
-        "At most this many a day", choices=[SelectChoice(str(n)) for n in range(1, 5)]
+        "At most this many a day",
+        coerce=int,
+        choices=[SelectChoice(str(n)) for n in range(SESSIONS_PER_DAY[0], SESSIONS_PER_DAY[1] + 1)],
     )
+
+
+people_pages.register(bp, "listener", ProfileForm)
 
 
 class PauseForm(FlaskForm):
     until = DateField("Pause until (inclusive)", validators=[DataRequired()])
-
-
-class ConfirmForm(FlaskForm):
-    pass
 
 
 @bp.get("/")
@@ -65,39 +69,6 @@ def dashboard():
         lp=current_user.listener_profile,
         needs_profile=not current_user.listener_profile.languages,
     )
-
-
-@bp.route("/profile", methods=["GET", "POST"])
-def profile():
-    prof = current_user.listener_profile
-    form = ProfileForm(obj=prof)
-    if not form.is_submitted():
-        form.max_sessions_per_day.data = str(prof.max_sessions_per_day)
-    if form.validate_on_submit():
-        body = {
-            "organization": form.organization.data,
-            "fields": form.fields.data or [],
-            "languages": form.languages.items,
-            "modalities": form.modalities.data or [],
-            "topics": form.topics.items,
-            "gender": form.gender.data or None,
-            "max_sessions_per_week": form.max_sessions_per_week.data,
-            "max_sessions_per_day": int(form.max_sessions_per_day.data),
-        }
-        saved = people_pages.save_profile("listener", form, body)
-        if saved is not None:
-            return saved
-    return render_template("listener/profile.html", form=form)
-
-
-@bp.route("/availability", methods=["GET", "POST"])
-def availability():
-    return people_pages.availability_page("listener")
-
-
-@bp.post("/time-off/<int:time_off_id>/delete")
-def delete_time_off(time_off_id: int):
-    return people_pages.delete_time_off("listener", time_off_id)
 
 
 @bp.post("/pause")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -25,8 +24,13 @@ from wtforms.validators import DataRequired, Length, Optional
 from matching.errors import Conflict, Invalid, NotAllowed
 from matching.extensions import db
 from matching.models import now_utc
+from matching.schemas import bodies, load
+from matching.schemas.bodies import COMMENT_MAX, REASON_MAX
 from matching.security import guard_pages
 from matching.services import accounts, meetings, notices, outbox, validate
+from matching.vocabulary import OUTCOME_WORDS, RATING_WORDS
+
+from .forms import ConfirmForm, form_body
 
 bp = Blueprint("meetings", __name__)
 guard_pages(bp)
@@ -43,46 +47,28 @@ class RescheduleForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     reason = TextAreaField(
-        "A short note for the other person (optional)", validators=[Optional(), Length(max=500)]
+        "A short note for the other person (optional)",
+        validators=[Optional(), Length(max=REASON_MAX)],
     )
 
 
 class FeedbackForm(FlaskForm):
     rating = SelectField(
         "How was it?",
-        choices=[
-            SelectChoice("5", "5 — very helpful"),
-            SelectChoice("4", "4"),
-            SelectChoice("3", "3"),
-            SelectChoice("2", "2"),
-            SelectChoice("1", "1 — not helpful"),
-        ],
+        coerce=int,
+        choices=[SelectChoice(str(n), w) for n, w in RATING_WORDS.items()],
     )
     comment = TextAreaField(
         "Anything you want the coordinators to know (optional)",
-        validators=[Optional(), Length(max=2000)],
+        validators=[Optional(), Length(max=COMMENT_MAX)],
     )
 
 
 class OutcomeForm(FlaskForm):
     outcome = SelectField(
         "Did the conversation take place?",
-        choices=[
-            SelectChoice("completed", "Yes, it took place"),
-            SelectChoice("no_show", "No, it did not happen"),
-        ],
+        choices=[SelectChoice(value, words) for value, words in OUTCOME_WORDS.items()],
     )
-
-
-class ConfirmForm(FlaskForm):
-    pass
-
-
-@bp.after_app_request
-def _deliver_committed_mail(response):
-    """Send the mail this request committed (embedded default); failures stay queued."""
-    outbox.deliver_committed(current_app.config)
-    return response
 
 
 @bp.get("/meetings/")
@@ -138,57 +124,74 @@ def _refused(meeting_id: int, err: Exception):
     return redirect(url_for("meetings.show", meeting_id=meeting_id))
 
 
+def _act(meeting_id: int, form: FlaskForm, refusal: str, action, done: str):
+    """Run a page action on a meeting once its form is valid; flash how it went."""
+    if not form.validate_on_submit():
+        return _refused(meeting_id, Invalid(refusal))
+    try:
+        action()
+    except (Conflict, Invalid, NotAllowed) as err:
+        return _refused(meeting_id, err)
+    return _done(meeting_id, done)
+
+
 @bp.post("/meetings/<int:meeting_id>/reschedule")
 def reschedule(meeting_id: int):
     form = RescheduleForm()
-    if not form.validate_on_submit():
-        return _refused(meeting_id, Invalid("Choose a new date and time."))
-    try:
+
+    def move():
         start, twice = validate.local_instant(form.start.data, current_user.timezone, "start")
         meetings.reschedule_meeting(current_user, meeting_id, start)
-    except (Conflict, Invalid) as err:
-        return _refused(meeting_id, err)
-    if twice:
-        flash(twice, "info")
-    return _done(meeting_id, "The conversation has moved. Both of you get a new invitation.")
+        if twice:
+            flash(twice, "info")
+
+    return _act(
+        meeting_id,
+        form,
+        "Choose a new date and time.",
+        move,
+        "The conversation has moved. Both of you get a new invitation.",
+    )
 
 
 @bp.post("/meetings/<int:meeting_id>/cancel")
 def cancel(meeting_id: int):
     form = CancelForm()
-    if not form.validate_on_submit():
-        return _refused(meeting_id, Invalid("Keep the note under 500 characters."))
-    try:
-        meetings.cancel_meeting_by_id(current_user, meeting_id, form.reason.data or "")
-    except (Conflict, Invalid) as err:
-        return _refused(meeting_id, err)
-    return _done(meeting_id, "The conversation is cancelled. Both of you get a cancellation.")
+
+    def cancel_it():
+        values = load(bodies.Cancellation, form_body(form))
+        meetings.cancel_meeting_by_id(current_user, meeting_id, values["reason"])
+
+    return _act(
+        meeting_id,
+        form,
+        f"Keep the note under {REASON_MAX} characters.",
+        cancel_it,
+        "The conversation is cancelled. Both of you get a cancellation.",
+    )
 
 
 @bp.post("/meetings/<int:meeting_id>/feedback")
 def feedback(meeting_id: int):
     form = FeedbackForm()
-    if not form.validate_on_submit():
-        return _refused(meeting_id, Invalid("Choose a rating."))
-    try:
-        meetings.add_feedback(
-            current_user, meeting_id, int(form.rating.data), form.comment.data or ""
-        )
-    except (Conflict, Invalid, NotAllowed) as err:
-        return _refused(meeting_id, err)
-    return _done(meeting_id, "Thank you for your feedback.")
+
+    def give():
+        values = load(bodies.NewFeedback, form_body(form))
+        meetings.add_feedback(current_user, meeting_id, values["rating"], values["comment"])
+
+    return _act(meeting_id, form, "Choose a rating.", give, "Thank you for your feedback.")
 
 
 @bp.post("/meetings/<int:meeting_id>/outcome")
 def outcome(meeting_id: int):
     form = OutcomeForm()
-    if not form.validate_on_submit():
-        return _refused(meeting_id, Invalid("Choose whether the conversation took place."))
-    try:
-        meetings.mark_outcome(current_user, meeting_id, form.outcome.data)
-    except (Conflict, Invalid) as err:
-        return _refused(meeting_id, err)
-    return _done(meeting_id, "Thank you, that is noted.")
+    return _act(
+        meeting_id,
+        form,
+        "Choose whether the conversation took place.",
+        lambda: meetings.mark_outcome(current_user, meeting_id, form.outcome.data),
+        "Thank you, that is noted.",
+    )
 
 
 @bp.get("/meetings/calendar")

@@ -1,11 +1,15 @@
-"""Pages that practitioners and listeners share: profile saving, weekly times, time off."""
+"""Pages that practitioners and listeners share: profile, weekly times, time off.
+
+register(bp, role) adds them to a role's blueprint, so both roles have the same pages
+under their own prefix (/practitioner/availability, /listener/availability, ...).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, FieldList, FormField, SelectField, StringField
@@ -14,9 +18,10 @@ from wtforms.validators import DataRequired, Optional
 
 from matching.errors import Invalid
 from matching.extensions import db
+from matching.schemas import bodies, load
 from matching.services import availability, profiles, validate
 
-from .forms import WEEKDAYS, apply_errors
+from .forms import WEEKDAYS, ConfirmForm, apply_errors, form_body
 
 ROWS = 14
 
@@ -48,8 +53,37 @@ class TimeOffForm(FlaskForm):
     end = DateTimeLocalField("Until", validators=[DataRequired()], format="%Y-%m-%dT%H:%M")
 
 
-class DeleteForm(FlaskForm):
-    pass
+def register(bp: Blueprint, role: str, profile_form: type[FlaskForm]) -> None:
+    """Add the profile, weekly-times and time-off pages to a role's blueprint."""
+    bp.add_url_rule(
+        "/profile", "profile", lambda: profile_page(role, profile_form), methods=["GET", "POST"]
+    )
+    bp.add_url_rule(
+        "/availability", "availability", lambda: availability_page(role), methods=["GET", "POST"]
+    )
+    bp.add_url_rule("/time-off", "add_time_off", lambda: add_time_off(role), methods=["POST"])
+    bp.add_url_rule(
+        "/time-off/<int:time_off_id>/delete",
+        "delete_time_off",
+        lambda time_off_id: delete_time_off(role, time_off_id),
+        methods=["POST"],
+    )
+
+
+def profile_page(role: str, form_class: type[FlaskForm]):
+    """Show and save the signed-in person's profile, checked by the API's profile schema."""
+    form = form_class(obj=current_user.profile)
+    if form.validate_on_submit():
+        try:
+            profiles.update_profile(current_user, load(bodies.PROFILES[role], form_body(form)))
+        except Invalid as err:
+            db.session.rollback()
+            apply_errors(form, err)
+        else:
+            db.session.commit()
+            flash("Your profile is saved.", "success")
+            return redirect(url_for(f"{role}.dashboard"))
+    return render_template(f"{role}/profile.html", form=form)
 
 
 def _rows(form: AvailabilityForm) -> tuple[list[dict], list[int]]:
@@ -71,14 +105,15 @@ def _rows(form: AvailabilityForm) -> tuple[list[dict], list[int]]:
 
 
 def availability_page(role: str):
-    """Show and save the weekly windows and time off of the signed-in person."""
+    """Show the weekly windows and time off; save the weekly windows."""
     form = AvailabilityForm(prefix="av")
-    off_form = TimeOffForm(prefix="off")
-    if request.method == "POST" and "av-submit" in request.form:
+    if request.method == "POST":
         if form.validate():
             rows, numbers = _rows(form)
             try:
-                availability.set_windows(current_user, rows)
+                availability.set_windows(
+                    current_user, load(bodies.Windows, {"windows": rows})["windows"]
+                )
             except Invalid as err:
                 form.form_errors.append(
                     "; ".join(f"row {_row_label(k, numbers)}: {v}" for k, v in err.fields.items())
@@ -88,30 +123,45 @@ def availability_page(role: str):
                 db.session.commit()
                 flash("Your weekly times are saved.", "success")
                 return redirect(url_for(f"{role}.availability"))
-    elif request.method == "POST" and "off-submit" in request.form:
-        if off_form.validate():
-            zone = current_user.timezone
-            try:
-                # Wall-clock times in the person's zone: a time the clocks skip is refused
-                # with the gap named; one they pass twice means the first.
-                start, start_twice = validate.local_instant(off_form.start.data, zone, "start")
-                end, end_twice = validate.local_instant(off_form.end.data, zone, "end")
-                availability.add_time_off(current_user, start.isoformat(), end.isoformat())
-            except Invalid as err:
-                apply_errors(off_form, err)
-            else:
-                db.session.commit()
-                for note in (start_twice, end_twice):
-                    if note:
-                        flash(note, "info")
-                flash("Time off added.", "success")
-                return redirect(url_for(f"{role}.availability"))
     else:
-        current = availability.availability_dict(current_user)["windows"]
-        for entry, window in zip(form.windows.entries, current, strict=False):
-            entry.form.weekday.data = str(window["weekday"])
-            entry.form.start.data = window["start"]
-            entry.form.end.data = window["end"]
+        _show_saved_windows(form)
+    return _availability_template(role, form, TimeOffForm(prefix="off", formdata=None))
+
+
+def add_time_off(role: str):
+    """Add a stretch of time off, given in the person's own zone."""
+    off_form = TimeOffForm(prefix="off")
+    if off_form.validate():
+        zone = current_user.timezone
+        try:
+            # Wall-clock times in the person's zone: a time the clocks skip is refused
+            # with the gap named; one they pass twice means the first.
+            start, start_twice = validate.local_instant(off_form.start.data, zone, "start")
+            end, end_twice = validate.local_instant(off_form.end.data, zone, "end")
+            availability.add_time_off(current_user, start, end)
+        except Invalid as err:
+            apply_errors(off_form, err)
+        else:
+            db.session.commit()
+            for note in (start_twice, end_twice):
+                if note:
+                    flash(note, "info")
+            flash("Time off added.", "success")
+            return redirect(url_for(f"{role}.availability"))
+    form = AvailabilityForm(prefix="av", formdata=None)
+    _show_saved_windows(form)
+    return _availability_template(role, form, off_form)
+
+
+def _show_saved_windows(form: AvailabilityForm) -> None:
+    current = availability.availability_dict(current_user)["windows"]
+    for entry, window in zip(form.windows.entries, current, strict=False):
+        entry.form.weekday.data = str(window["weekday"])
+        entry.form.start.data = window["start"]
+        entry.form.end.data = window["end"]
+
+
+def _availability_template(role: str, form: AvailabilityForm, off_form: TimeOffForm):
     zone = ZoneInfo(current_user.timezone)
     time_off = [
         {
@@ -125,14 +175,14 @@ def availability_page(role: str):
         "shared/availability.html",
         form=form,
         off_form=off_form,
-        delete_form=DeleteForm(),
+        delete_form=ConfirmForm(),
         time_off=time_off,
         role=role,
     )
 
 
 def _row_label(key: str, numbers: list[int]) -> str:
-    """Turn the service's "windows[i].end" into the table row the person filled in."""
+    """Turn the schema's "windows[i].end" into the table row the person filled in."""
     if key.startswith("windows[") and "]" in key:
         index = key[8 : key.index("]")]
         if index.isdigit() and int(index) < len(numbers):
@@ -141,24 +191,10 @@ def _row_label(key: str, numbers: list[int]) -> str:
 
 
 def delete_time_off(role: str, time_off_id: int):
-    form = DeleteForm()
-    if not form.validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         flash("That form expired. Please try again.", "warning")
         return redirect(url_for(f"{role}.availability"))
     availability.delete_time_off(current_user, time_off_id)
     db.session.commit()
     flash("Time off removed.", "success")
     return redirect(url_for(f"{role}.availability"))
-
-
-def save_profile(role: str, form: FlaskForm, body: dict):
-    """Save a profile form's values; redirect home, or show the service's errors on the form."""
-    try:
-        profiles.update_profile(current_user, body)
-    except Invalid as err:
-        db.session.rollback()
-        apply_errors(form, err)
-        return None
-    db.session.commit()
-    flash("Your profile is saved.", "success")
-    return redirect(url_for(f"{role}.dashboard"))

@@ -11,28 +11,36 @@ from wtforms.validators import Length, Optional
 
 from matching.errors import Conflict, Invalid
 from matching.extensions import db
+from matching.schemas import bodies, load
+from matching.schemas.bodies import GENDER_MAX, NOTE_MAX, ORGANIZATION_MAX
 from matching.security import guard_pages
 from matching.services import meetings
 from matching.services import requests as requests_service
-from matching.vocabulary import FIELDS, MODALITIES, field_label, modality_label
+from matching.vocabulary import URGENCIES, URGENCY_CHOICE_WORDS
 
 from . import people_pages
-from .forms import CheckboxesField, ListField, apply_errors
+from .forms import (
+    ConfirmForm,
+    ListField,
+    ModalitiesField,
+    apply_errors,
+    field_choices,
+    form_body,
+)
 
 bp = Blueprint("practitioner", __name__, url_prefix="/practitioner")
 guard_pages(bp, "practitioner")
 
 
 class ProfileForm(FlaskForm):
-    organization = StringField("Where you work", validators=[Length(max=120)])
-    field = SelectField("Your field", choices=[SelectChoice(f, field_label(f)) for f in FIELDS])
+    organization = StringField("Where you work", validators=[Length(max=ORGANIZATION_MAX)])
+    field = SelectField("Your field", choices=field_choices())
     languages = ListField("Languages you can talk in (two-letter codes, e.g. en, es)")
-    modalities = CheckboxesField(
-        "Ways to meet", choices=[SelectChoice(m, modality_label(m)) for m in MODALITIES]
-    )
+    modalities = ModalitiesField()
     topics = ListField("Topics you might want to talk about (optional, comma-separated)")
     listener_gender = StringField(
-        "Preferred gender of your listener (optional)", validators=[Optional(), Length(max=40)]
+        "Preferred gender of your listener (optional)",
+        validators=[Optional(), Length(max=GENDER_MAX)],
     )
     listener_gender_required = BooleanField("Only match me with a listener of that gender")
 
@@ -40,25 +48,18 @@ class ProfileForm(FlaskForm):
 class RequestForm(FlaskForm):
     urgency = RadioField(
         "How soon would you like to talk?",
-        choices=[
-            SelectChoice("routine", "In the next couple of weeks"),
-            SelectChoice("soon", "In the next few days"),
-            SelectChoice("urgent", "As soon as possible"),
-        ],
+        choices=[SelectChoice(u, URGENCY_CHOICE_WORDS[u]) for u in URGENCIES],
         default="routine",
     )
-    modalities = CheckboxesField(
-        "Ways to meet", choices=[SelectChoice(m, modality_label(m)) for m in MODALITIES]
-    )
+    modalities = ModalitiesField()
     topics = ListField("Topics (optional, comma-separated)")
     note = TextAreaField(
         "Anything the coordinator should know (optional, only coordinators see this)",
-        validators=[Length(max=2000)],
+        validators=[Length(max=NOTE_MAX)],
     )
 
 
-class ConfirmForm(FlaskForm):
-    pass
+people_pages.register(bp, "practitioner", ProfileForm)
 
 
 @bp.get("/")
@@ -74,50 +75,16 @@ def dashboard():
     )
 
 
-@bp.route("/profile", methods=["GET", "POST"])
-def profile():
-    prof = current_user.practitioner_profile
-    form = ProfileForm(obj=prof)
-    if form.validate_on_submit():
-        body = {
-            "organization": form.organization.data,
-            "field": form.field.data,
-            "languages": form.languages.items,
-            "modalities": form.modalities.data or [],
-            "topics": form.topics.items,
-            "listener_gender": form.listener_gender.data or None,
-            "listener_gender_required": bool(form.listener_gender_required.data),
-        }
-        saved = people_pages.save_profile("practitioner", form, body)
-        if saved is not None:
-            return saved
-    return render_template("practitioner/profile.html", form=form)
-
-
-@bp.route("/availability", methods=["GET", "POST"])
-def availability():
-    return people_pages.availability_page("practitioner")
-
-
-@bp.post("/time-off/<int:time_off_id>/delete")
-def delete_time_off(time_off_id: int):
-    return people_pages.delete_time_off("practitioner", time_off_id)
-
-
 @bp.route("/request", methods=["GET", "POST"])
 def new_request():
     form = RequestForm()
     if request.method == "GET":
         form.modalities.data = list(current_user.practitioner_profile.modalities)
     if form.validate_on_submit():
-        body = {
-            "urgency": form.urgency.data,
-            "modalities": form.modalities.data or [],
-            "topics": form.topics.items,
-            "note": form.note.data or "",
-        }
         try:
-            req = requests_service.create_request(current_user, body)
+            req = requests_service.create_request(
+                current_user, load(bodies.NewRequest, form_body(form))
+            )
         except (Invalid, Conflict) as err:
             db.session.rollback()
             apply_errors(form, err)

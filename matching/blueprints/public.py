@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
+from matching.extensions import db
+
 bp = Blueprint("public", __name__)
 
 HOME = {
@@ -27,7 +29,5 @@ def index():
 
 @bp.get("/healthz")
 def health():
-    from matching.extensions import db
-
     db.session.execute(db.text("SELECT 1"))
     return {"status": "ok"}

@@ -26,8 +26,8 @@ from matching.models import (
     UserSession,
     now_utc,
 )
-from matching.security import hash_secret, new_secret
-from matching.services import audit, validate
+from matching.services import audit, availability, meetings, profiles, requests, rounds, validate
+from matching.tokens import hash_secret, new_secret
 
 SELF_SERVICE_ROLES = ("practitioner", "listener")
 
@@ -70,36 +70,25 @@ def find_by_email(address: str) -> User | None:
 
 
 def register(
-    *, email, password, role, display_name, timezone, allow_roles=SELF_SERVICE_ROLES
+    *,
+    email: str,
+    password: str,
+    role: str,
+    display_name: str,
+    timezone: str,
+    allow_roles=SELF_SERVICE_ROLES,
 ) -> User:
-    """Create a practitioner or listener account with an empty profile."""
-    errors: dict[str, str] = {}
-    values = {}
-    for name, check in (
-        ("email", lambda: validate.email(email)),
-        ("password", lambda: validate.password(password)),
-        (
-            "display_name",
-            lambda: validate.text(display_name, "display_name", max_len=80, required=True),
-        ),
-        ("timezone", lambda: validate.timezone(timezone)),
-    ):
-        try:
-            values[name] = check()
-        except Invalid as err:
-            errors.update(err.fields)
+    """Create an account with an empty profile from values a schema has loaded."""
     if role not in allow_roles:
-        errors["role"] = "Choose " + " or ".join(allow_roles) + "."
-    if errors:
-        raise Invalid("Some values are not valid.", fields=errors)
-    if find_by_email(values["email"]) is not None:
+        raise Invalid("Choose " + " or ".join(allow_roles) + ".", fields={"role": "not allowed"})
+    if find_by_email(email) is not None:
         raise _email_taken()
     user = User(
-        email=values["email"],
-        password_hash=hash_password(values["password"]),
+        email=email,
+        password_hash=hash_password(password),
         role=role,
-        display_name=values["display_name"],
-        timezone=values["timezone"],
+        display_name=display_name,
+        timezone=timezone,
     )
     if role == "practitioner":
         user.practitioner_profile = PractitionerProfile()
@@ -266,7 +255,7 @@ def change_password(user: User, current: str, new: str, *, keep_session: str | N
         raise Invalid(
             "That is not your current password.", fields={"current_password": "does not match"}
         )
-    user.password_hash = hash_password(validate.password(new, "new_password"))
+    user.password_hash = hash_password(new)
     user.session_version += 1
     end_sessions(user, keep=keep_session)
     _revoke_tokens(user)
@@ -275,7 +264,8 @@ def change_password(user: User, current: str, new: str, *, keep_session: str | N
     db.session.flush()
 
 
-def create_coordinator(email: str, password: str, display_name: str = "Coordinator") -> User:
+def create_coordinator(*, email: str, password: str, display_name: str) -> User:
+    """Create a coordinator from values a schema has loaded; audited."""
     user = register(
         email=email,
         password=password,
@@ -339,8 +329,6 @@ def public_user(user: User) -> dict:
 
 def export_user(user: User) -> dict:
     """Everything stored about one person, for them to take away."""
-    from matching.services import availability, meetings, profiles, requests
-
     requests_rows = db.session.scalars(
         db.select(SupportRequest)
         .where(SupportRequest.practitioner_id == user.id)
@@ -361,8 +349,6 @@ def export_user(user: User) -> dict:
 
 def erase_user(user: User, password: str) -> None:
     """Cancel future meetings (with invites), then erase personal data and close the account."""
-    from matching.services import meetings
-
     if user.role not in SELF_SERVICE_ROLES:
         raise NotAllowed("Coordinator accounts are closed by another coordinator.")
     if not password_matches(user, password if isinstance(password, str) else ""):
@@ -375,8 +361,6 @@ def erase_user(user: User, password: str) -> None:
         req.topics = []
         if req.status in ("open", "proposed"):
             req.status = "withdrawn"
-    from matching.services import rounds
-
     rounds.stale_pending_for_user(user)
     for model in (AvailabilityWindow, TimeOff):
         db.session.execute(db.delete(model).where(model.user_id == user.id))

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 
 from matching.errors import Invalid, NotFound
 from matching.extensions import db
 from matching.models import AvailabilityWindow, TimeOff, User
-from matching.services import validate
 
 MINUTES_PER_DAY = 24 * 60
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
-MAX_WINDOWS = 50
 
 
 def _minutes(t: time) -> int:
@@ -21,27 +19,6 @@ def _minutes(t: time) -> int:
 def _clock(minutes: int) -> time:
     minutes %= MINUTES_PER_DAY
     return time(minutes // 60, minutes % 60)
-
-
-def parse_windows(raw) -> list[tuple[int, time, time]]:
-    """Validate [{weekday, start, end}] into (weekday, start, end) tuples."""
-    if not isinstance(raw, list):
-        raise validate.invalid("windows", "Must be a list of {weekday, start, end}.")
-    if len(raw) > MAX_WINDOWS:
-        raise validate.invalid("windows", f"At most {MAX_WINDOWS} windows.")
-    parsed = []
-    for i, item in enumerate(raw):
-        field = f"windows[{i}]"
-        if not isinstance(item, dict):
-            raise validate.invalid(field, "Must be an object {weekday, start, end}.")
-        validate.only_fields(item, {"weekday", "start", "end"})
-        weekday = validate.integer(item.get("weekday"), f"{field}.weekday", low=0, high=6)
-        start = validate.clock(item.get("start"), f"{field}.start")
-        end = validate.clock(item.get("end"), f"{field}.end")
-        if start == end:
-            raise validate.invalid(f"{field}.end", "The end must differ from the start.")
-        parsed.append((weekday, start, end))
-    return parsed
 
 
 def normalise(windows: list[tuple[int, time, time]]) -> list[tuple[int, time, time]]:
@@ -86,9 +63,9 @@ def _pieces(begin: int, finish: int) -> list[tuple[int, time, time]]:
     return pieces
 
 
-def set_windows(user: User, raw) -> dict:
-    """Replace the user's weekly windows with the normalised set."""
-    windows = normalise(parse_windows(raw))
+def set_windows(user: User, windows: list[dict]) -> dict:
+    """Replace the user's weekly windows ({weekday, start, end} as loaded) with the normalised set."""
+    windows = normalise([(w["weekday"], w["start"], w["end"]) for w in windows])
     db.session.execute(db.delete(AvailabilityWindow).where(AvailabilityWindow.user_id == user.id))
     for weekday, start, end in windows:
         db.session.add(
@@ -122,9 +99,8 @@ def availability_dict(user: User) -> dict:
     }
 
 
-def add_time_off(user: User, start_raw, end_raw) -> TimeOff:
-    start = validate.instant(start_raw, "start")
-    end = validate.instant(end_raw, "end")
+def add_time_off(user: User, start: datetime, end: datetime) -> TimeOff:
+    """Add time off between two instants; the end must come after the start."""
     if end <= start:
         raise Invalid("The end must be after the start.", fields={"end": "must be after start"})
     row = TimeOff(user_id=user.id, start_at=start, end_at=end)

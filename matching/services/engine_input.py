@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func
+from sqlalchemy.orm import selectinload
 
 from matching import engine
 from matching.extensions import db
@@ -232,8 +233,6 @@ def round_inputs(now: datetime) -> tuple[list[engine.Request], list[engine.Liste
 
 def _preload_profiles(practitioner_ids: list[int], listener_ids: list[int]) -> list[User]:
     """Load users and their profiles in a few queries instead of one per person."""
-    from sqlalchemy.orm import selectinload
-
     ids = sorted(set(practitioner_ids) | set(listener_ids))
     if not ids:
         return []

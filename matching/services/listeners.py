@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from matching.errors import Invalid, NotFound
 from matching.extensions import db
 from matching.models import Feedback, ListenerProfile, Meeting, Proposal, User, now_utc
-from matching.services import audit, paging, validate
+from matching.services import audit, paging
 
 # Training that ends within this many days is flagged on the roster and the overview.
 EXPIRING_DAYS = 30
@@ -91,12 +91,11 @@ def listener_dict(user: User, booked_next_7_days: int, pending: int) -> dict:
     }
 
 
-def verify_listener(actor: User, listener_id: int, training_valid_until) -> dict:
+def verify_listener(actor: User, listener_id: int, until: date) -> dict:
     """Mark a listener verified with a training expiry date; audited."""
     user = db.session.get(User, listener_id)
     if user is None or user.role != "listener" or not user.active:
         raise NotFound("No such listener.")
-    until = validate.day(training_valid_until, "training_valid_until")
     if until < now_utc().date():
         raise Invalid(
             "The training date has already passed.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from matching import engine
@@ -16,8 +17,7 @@ from matching.errors import Conflict, Invalid, NotAllowed, NotFound
 from matching.extensions import db
 from matching.models import Feedback, Meeting, SupportRequest, User, now_utc
 from matching.services import audit, bookings, engine_input, notices, outbox, validate
-
-OUTCOMES = ("completed", "no_show")
+from matching.vocabulary import OUTCOMES, RATINGS
 
 
 def _end(meeting: Meeting, status: str) -> None:
@@ -81,8 +81,6 @@ def cancel_future_meetings_of(user: User, *, reason: str) -> None:
 
 
 def meeting_uid(meeting_id: int) -> str:
-    from flask import current_app
-
     return f"meeting-{meeting_id}@{current_app.config['SERVICE_HOST']}"
 
 
@@ -165,14 +163,12 @@ def attended_meetings(user: User, *, since: datetime) -> list[Meeting]:
 
 
 def reschedule_meeting(
-    actor: User, meeting_id: int, start: datetime | str, *, now: datetime | None = None
+    actor: User, meeting_id: int, start: datetime, *, now: datetime | None = None
 ) -> Meeting:
     """Move a future meeting to ``start`` if both people are free then; invites go out again."""
     now = now or now_utc()
     meeting = get_meeting(actor, meeting_id)
-    if isinstance(start, str):
-        start = validate.instant(start, "start")
-    elif not isinstance(start, datetime) or start.tzinfo is None:
+    if not isinstance(start, datetime) or start.tzinfo is None:
         raise Invalid("Give a time with a UTC offset.", fields={"start": "needs an offset"})
     bookings.lock_people([meeting.practitioner_id, meeting.listener_id])
     # Another change may have committed while we waited for the lock.
@@ -224,7 +220,6 @@ def cancel_meeting(
     now = now or now_utc()
     if actor.role != "coordinator" and not attends(actor, meeting):
         raise NotFound("No such meeting.")
-    reason = validate.text(reason, "reason", max_len=500)
     if meeting.status != "scheduled":
         raise Conflict("This conversation is no longer scheduled.", code="not_scheduled")
     _end(meeting, "cancelled")
@@ -280,8 +275,8 @@ def mark_outcome(
 def add_feedback(
     actor: User,
     meeting_id: int,
-    rating,
-    comment="",
+    rating: int,
+    comment: str = "",
     *,
     now: datetime | None = None,
 ) -> Feedback:
@@ -290,8 +285,7 @@ def add_feedback(
     meeting = get_meeting(actor, meeting_id)
     if not attends(actor, meeting):
         raise NotAllowed("Only the people in a conversation give feedback on it.")
-    rating = validate.integer(rating, "rating", low=1, high=5)
-    comment = validate.text(comment, "comment", max_len=2000)
+    validate.integer(rating, "rating", low=min(RATINGS), high=max(RATINGS))
     if meeting.status == "cancelled":
         raise Conflict("This conversation was cancelled.", code="cancelled")
     if meeting.end_at > now:

@@ -21,7 +21,7 @@ from matching import mail
 from matching.errors import Conflict, NotFound
 from matching.extensions import db
 from matching.models import Meeting, OutboxMessage, User, now_utc
-from matching.services import audit
+from matching.services import audit, notices
 
 log = logging.getLogger(__name__)
 
@@ -257,8 +257,6 @@ def queue_reminders(now: datetime | None = None) -> int:
     of again, and running this any number of times queues each reminder once. The
     meeting records when its latest reminder was queued.
     """
-    from matching.services import notices
-
     now = now or now_utc()
     meetings = list(
         db.session.scalars(

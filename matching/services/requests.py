@@ -12,35 +12,16 @@ from matching.models import (
     SupportRequest,
     User,
 )
-from matching.services import audit, validate
-from matching.vocabulary import MODALITIES, URGENCIES
-
-REQUEST_FIELDS = {"urgency", "topics", "modalities", "note"}
+from matching.services import audit, meetings, rounds
+from matching.vocabulary import MODALITIES
 
 
-def create_request(user: User, body: dict) -> SupportRequest:
-    """Open a request; a practitioner has at most one active request at a time."""
-    body = validate.body_object(body)
-    validate.only_fields(body, REQUEST_FIELDS)
-    errors, values = {}, {}
-    checks = {
-        "urgency": lambda: _urgency(body.get("urgency", "routine")),
-        "topics": lambda: validate.topics(body.get("topics", [])),
-        "modalities": lambda: validate.choices(
-            body.get("modalities", list(user.practitioner_profile.modalities or MODALITIES)),
-            "modalities",
-            MODALITIES,
-            min_items=1,
-        ),
-        "note": lambda: validate.text(body.get("note", ""), "note", max_len=2000),
-    }
-    for name, check in checks.items():
-        try:
-            values[name] = check()
-        except validate.Invalid as err:
-            errors.update(err.fields)
-    if errors:
-        raise validate.Invalid("Some values are not valid.", fields=errors)
+def create_request(user: User, values: dict) -> SupportRequest:
+    """Open a request from loaded values; a practitioner has one active request at a time.
+
+    Without modalities, the request takes the practitioner's profile's (or every one).
+    """
+    values = {"modalities": list(user.practitioner_profile.modalities or MODALITIES)} | values
     if active_request(user) is not None:
         raise Conflict(
             "You already have a request in progress. You can withdraw it first.",
@@ -50,12 +31,6 @@ def create_request(user: User, body: dict) -> SupportRequest:
     db.session.add(req)
     db.session.flush()
     return req
-
-
-def _urgency(value) -> str:
-    if value not in URGENCIES:
-        raise validate.invalid("urgency", "Choose routine, soon or urgent.")
-    return value
 
 
 def active_request(user: User) -> SupportRequest | None:
@@ -78,8 +53,6 @@ def get_request(actor: User, request_id: int) -> SupportRequest:
 
 def withdraw_request(actor: User, request_id: int) -> None:
     """Withdraw my request; pending proposals go stale and a future meeting is cancelled."""
-    from matching.services import meetings, rounds
-
     req = get_request(actor, request_id)
     if req.practitioner_id != actor.id:
         raise NotFound("No such request.")
@@ -118,8 +91,6 @@ def crisis_resources() -> str:
 
 def request_dicts(rows: list[SupportRequest], *, include_note: bool = False) -> list[dict]:
     """Serialise requests with their latest meeting, in one query for all of them."""
-    from matching.services.meetings import meeting_dict
-
     latest: dict[int, Meeting] = {}
     ids = [r.id for r in rows]
     if ids:
@@ -136,7 +107,7 @@ def request_dicts(rows: list[SupportRequest], *, include_note: bool = False) -> 
             "topics": list(req.topics),
             "modalities": list(req.modalities),
             "created_at": req.created_at.isoformat(),
-            "meeting": meeting_dict(latest[req.id]) if req.id in latest else None,
+            "meeting": meetings.meeting_dict(latest[req.id]) if req.id in latest else None,
         }
         if include_note:
             data["note"] = req.note

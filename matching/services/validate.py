@@ -1,6 +1,8 @@
-"""Checks for values that come from people: JSON bodies and form fields alike.
+"""The value parsers: one small function per kind of value that comes from people.
 
-Every function raises Invalid with a field name and a sentence for a person.
+The schemas' fields (matching/schemas/fields.py) call these for API bodies, pages and
+commands alike. Every function takes the raw value and the field's name, returns the
+clean value and raises Invalid with that field name and a sentence for a person.
 """
 
 from __future__ import annotations
@@ -29,23 +31,6 @@ RANGE_MESSAGE = f"Choose a date between {FIRST_YEAR} and {LAST_YEAR}."
 
 def invalid(field: str, message: str) -> Invalid:
     return Invalid(message, fields={field: message})
-
-
-def body_object(body) -> dict:
-    """Require a JSON object as the request body."""
-    if not isinstance(body, dict):
-        raise Malformed("Send a JSON object.", code="malformed")
-    return body
-
-
-def only_fields(body: dict, allowed: set[str]) -> None:
-    """Reject fields the call does not take, so nothing unexpected is silently applied."""
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise Invalid(
-            "Some fields are not accepted here.",
-            fields={name: "not accepted here" for name in unknown},
-        )
 
 
 def has_control(value: str) -> bool:
@@ -118,6 +103,14 @@ def timezone(value, field: str = "timezone") -> str:
 
 def zone_names() -> list[str]:
     return sorted(_zones())
+
+
+def one_of(value, field: str, allowed) -> str:
+    """One value from allowed."""
+    if not isinstance(value, str) or value not in allowed:
+        names = list(allowed)
+        raise invalid(field, f"Choose {', '.join(names[:-1])} or {names[-1]}.")
+    return value
 
 
 def choices(value, field: str, allowed, *, min_items: int = 0, max_items: int = 20) -> list[str]:
@@ -283,3 +276,10 @@ def start_of_day(value: date, zone_name: str, field: str) -> datetime:
     first = datetime.combine(value, time(0, 0), tzinfo=ZoneInfo(zone_name))
     # In a gap, fold=0 uses the offset before the change: the instant the day begins.
     return in_range(first, field)
+
+
+def cursor(value, field: str = "cursor") -> int:
+    """A listing's cursor: the id after which the next page starts."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,12}", value):
+        raise invalid(field, "The cursor is not valid.")
+    return int(value)

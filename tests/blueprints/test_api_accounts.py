@@ -1,4 +1,4 @@
-"""API.md "Accounts", "Availability" and "Requests", with the error contract."""
+"""The accounts, availability and requests API, with the error contract."""
 
 from __future__ import annotations
 
@@ -450,3 +450,37 @@ def test_erasure(app, api, make_user):
 
 def test_coordinator_cannot_erase_themselves(api, make_user):
     _error(api(make_user("coordinator")).delete("/api/v1/me", json={"password": "x"}), 403)
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_the_api_takes_no_form_token_even_where_pages_need_one(app, api, make_user):
+    listener = api(make_user("listener"))
+    r = listener.put(
+        "/api/v1/me/availability",
+        json={"windows": [{"weekday": 1, "start": "09:00", "end": "10:00"}]},
+    )
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert api().post("/api/v1/users", json=GOOD_USER).status_code == 201
+
+
+@pytest.mark.parametrize("cursor", ["abc", "-1", "1" * 13, "²", "1.5", ""])
+def test_a_cursor_that_is_not_a_whole_number_is_400(api, make_user, cursor):
+    _error(api(make_user("coordinator")).get(f"/api/v1/requests?cursor={cursor}"), 400, "malformed")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("delete", "/api/v1/me/time-off/18446744073709551617"),
+        ("get", "/api/v1/requests/2147483648"),
+        ("post", "/api/v1/meetings/55083631610074652213248/cancel"),
+    ],
+)
+def test_ids_larger_than_any_row_answer_404_not_500(api, make_user, method, path):
+    _error(getattr(api(make_user("listener")), method)(path), 404, "not_found")
+
+
+def test_pages_with_ids_larger_than_any_row_answer_404(client, make_user, login):
+    make_user("practitioner", email="p@example.org")
+    login("p@example.org")
+    assert client.get("/meetings/18446744073709551617").status_code == 404

@@ -169,8 +169,8 @@ def test_page_forms_refuse_the_year_9999(app, pair):
     meeting_id = book(app, pair, future_start())
     listener = _signed_in(app, pair.listener)
     r = listener.post(
-        "/listener/availability",
-        data={"off-start": "9999-12-31T23:00", "off-end": "9999-12-31T23:59", "off-submit": "1"},
+        "/listener/time-off",
+        data={"off-start": "9999-12-31T23:00", "off-end": "9999-12-31T23:59"},
     )
     assert r.status_code == 200
     assert "between 2000 and 2099" in r.get_data(as_text=True)
@@ -216,11 +216,10 @@ def test_a_time_in_a_dst_gap_is_a_form_error_that_names_the_gap(app, pair):
     gap = _next_change("Europe/Berlin", forward=True)  # e.g. 02:30 on the last Sunday of March
     practitioner = _signed_in(app, pair.practitioner)  # in Europe/Berlin
     r = practitioner.post(
-        "/practitioner/availability",
+        "/practitioner/time-off",
         data={
             "off-start": gap.strftime("%Y-%m-%dT%H:%M"),
             "off-end": (gap + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
-            "off-submit": "1",
         },
     )
     html = r.get_data(as_text=True)
@@ -243,11 +242,10 @@ def test_a_time_in_a_dst_fold_means_the_first_one_and_the_page_says_so(app, pair
     fold = _next_change("Europe/Berlin", forward=False)  # 02:30 happens twice
     practitioner = _signed_in(app, pair.practitioner)
     r = practitioner.post(
-        "/practitioner/availability",
+        "/practitioner/time-off",
         data={
             "off-start": fold.strftime("%Y-%m-%dT%H:%M"),
             "off-end": (fold + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
-            "off-submit": "1",
         },
         follow_redirects=True,
     )

@@ -330,8 +330,8 @@ def test_time_off_is_added_in_my_zone_and_removed(app, client, signed_in):
     uid = signed_in("listener", timezone="America/New_York")
 
     r = client.post(
-        "/listener/availability",
-        data={"off-submit": "1", "off-start": "2030-07-01T09:00", "off-end": "2030-07-03T18:00"},
+        "/listener/time-off",
+        data={"off-start": "2030-07-01T09:00", "off-end": "2030-07-03T18:00"},
     )
 
     assert r.status_code == 302
@@ -351,8 +351,8 @@ def test_time_off_is_added_in_my_zone_and_removed(app, client, signed_in):
 def test_time_off_that_ends_before_it_starts_is_refused(app, client, signed_in):
     uid = signed_in("practitioner")
     r = client.post(
-        "/practitioner/availability",
-        data={"off-submit": "1", "off-start": "2030-07-03T09:00", "off-end": "2030-07-01T09:00"},
+        "/practitioner/time-off",
+        data={"off-start": "2030-07-03T09:00", "off-end": "2030-07-01T09:00"},
     )
     assert r.status_code == 200
     assert 'class="error"' in r.get_data(as_text=True)

@@ -99,7 +99,7 @@ def test_reschedule_twice_keeps_uid_and_raises_sequence(app, pair):
         meetings.reschedule_meeting(actor, meeting_id, first)
         db.session.commit()
         second = future_start(days=5, hour=16)
-        meetings.reschedule_meeting(_user(pair.listener), meeting_id, second.isoformat())
+        meetings.reschedule_meeting(_user(pair.listener), meeting_id, second)
         db.session.commit()
         meeting = db.session.get(Meeting, meeting_id)
         assert (meeting.start_at, meeting.end_at) == (second, second + timedelta(hours=1))

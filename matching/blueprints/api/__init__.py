@@ -1,47 +1,21 @@
-"""JSON API v1 (the contract in API.md). Bearer tokens only; no cookies, so no CSRF."""
+"""JSON API v1, described at /api/v1/openapi.json. Bearer tokens only; no cookies, so no CSRF."""
 
 from __future__ import annotations
 
-from flask import Blueprint, request
-from werkzeug.exceptions import BadRequest
+from flask import Flask
 
-from matching.errors import Malformed
-from matching.extensions import csrf
-from matching.services import validate
+from matching.blueprints.api import accounts, coordination, document, meetings, requests
+from matching.blueprints.api.blueprint import DOCUMENT, ApiBlueprint, OpenApi
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
-
-
-def json_body(*, empty_ok: bool = False):
-    """Parse the JSON body; malformed JSON is a 400, never a 500."""
-    if not request.get_data(cache=True):
-        if empty_ok:
-            return {}
-        raise Malformed("Send a JSON body.")
-    try:
-        return request.get_json(force=True)
-    except BadRequest:
-        raise Malformed("The body is not valid JSON.") from None
-
-
-def cursor_arg() -> int | None:
-    return validate.digits(request.args.get("cursor"), "cursor")
-
-
-def listing(items: list, next_cursor: int | None) -> dict:
-    return {"items": items, "next": str(next_cursor) if next_cursor else None}
-
-
-from matching.blueprints.api import (  # noqa: E402  (sub-blueprints need bp above)
-    accounts,
-    coordination,
-    meetings,
-    openapi,
-    requests,
-)
-
-for _module in (accounts, requests, coordination, meetings, openapi):
+bp = ApiBlueprint("api", public=True)
+for _module in (accounts, requests, coordination, meetings, document):
     for _child in _module.blueprints:
-        csrf.exempt(_child)
         bp.register_blueprint(_child)
+
+
+def register(app: Flask) -> None:
+    """Register the API under /api/v1 and build its OpenAPI document."""
+    docs = OpenApi(app, spec_kwargs=DOCUMENT)
+    docs.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    docs.spec.options["security"] = [{"bearer": []}]
+    docs.register_blueprint(bp, url_prefix="/api/v1")

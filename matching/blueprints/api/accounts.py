@@ -2,42 +2,40 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g
+from flask import current_app, g
 
 from matching.errors import TooManyAttempts, Unauthenticated
 from matching.extensions import db
-from matching.security import api_user, client_ip, guard_api
-from matching.services import accounts, availability, notices, profiles, validate
+from matching.schemas import answers, bodies
+from matching.security import api_user, client_ip
+from matching.services import accounts, availability, notices, profiles
 
-from . import json_body
+from .blueprint import ApiBlueprint, no_content
 
-public = Blueprint("public", __name__)
-anyone = Blueprint("account", __name__)
-people = Blueprint("people", __name__)
-guard_api(anyone)
-guard_api(people, "practitioner", "listener")
+public = ApiBlueprint("public", public=True)
+anyone = ApiBlueprint("account")
+people = ApiBlueprint("people", roles=("practitioner", "listener"))
 blueprints = (public, anyone, people)
 
 
 @public.post("/users")
-def register():
-    body = validate.body_object(json_body())
-    validate.only_fields(body, {"email", "password", "role", "display_name", "timezone"})
-    user = accounts.register(
-        email=body.get("email"),
-        password=body.get("password"),
-        role=body.get("role"),
-        display_name=body.get("display_name"),
-        timezone=body.get("timezone"),
-    )
+@public.body(bodies.NewAccount)
+@public.response(201, answers.User)
+@public.errors(409)
+def register(values):
+    """Register a practitioner or listener."""
+    user = accounts.register(**values)
     db.session.commit()
-    return accounts.public_user(user), 201
+    return accounts.public_user(user)
 
 
 @public.post("/tokens")
-def create_token():
-    body = validate.body_object(json_body())
-    outcome = accounts.sign_in(body.get("email"), body.get("password"), address=client_ip())
+@public.body(bodies.Credentials)
+@public.response(201, answers.Token)
+@public.errors(401, 429)
+def create_token(values):
+    """Sign in: a bearer token for the other calls."""
+    outcome = accounts.sign_in(values["email"], values["password"], address=client_ip())
     db.session.commit()  # the audit row of a failure or a refusal is kept too
     if outcome.limited:
         raise TooManyAttempts("Too many attempts. Please wait a little and try again.")
@@ -46,81 +44,102 @@ def create_token():
         raise Unauthenticated("Wrong e-mail or password.", code="invalid_credentials")
     token = accounts.issue_token(user, current_app.config["API_TOKEN_DAYS"])
     db.session.commit()
-    return {"token": token}, 201
+    return {"token": token}
 
 
 @anyone.delete("/tokens/current")
+@anyone.response(204)
 def revoke_current_token():
+    """Revoke the token of this request."""
     accounts.revoke_token(g.api_token)
     db.session.commit()
-    return "", 204
+    return no_content()
 
 
 @anyone.get("/me")
+@anyone.response(200, answers.Me)
 def me():
+    """Who I am, with my profile."""
     user = api_user()
     return accounts.public_user(user) | {"profile": profiles.profile_dict(user)}
 
 
 @anyone.get("/me/export")
+@anyone.response(200, answers.Export)
 def export():
+    """Everything stored about me."""
     return accounts.export_user(api_user())
 
 
 @anyone.post("/me/calendar-feed")
+@anyone.response(201, answers.FeedUrl)
 def rotate_feed():
+    """A new private calendar-feed address; the old one stops working."""
     raw = accounts.rotate_feed_token(api_user())
     db.session.commit()
-    return {"url": notices.feed_url(raw)}, 201
+    return {"url": notices.feed_url(raw)}
 
 
 @anyone.delete("/me/calendar-feed")
+@anyone.response(204)
 def revoke_feed():
+    """Stop my calendar-feed address working."""
     accounts.revoke_feed_token(api_user())
     db.session.commit()
-    return "", 204
+    return no_content()
 
 
 @people.put("/me/profile")
-def update_profile():
-    profile = profiles.update_profile(api_user(), json_body())
+@people.body_by_role(bodies.PROFILES)
+@people.response(200, answers.Profile)
+def update_profile(values):
+    """Change my profile (the fields of my role); fields left out keep their value."""
+    profile = profiles.update_profile(api_user(), values)
     db.session.commit()
     return profile
 
 
 @people.delete("/me")
-def erase_me():
-    body = validate.body_object(json_body())
-    accounts.erase_user(api_user(), body.get("password"))
+@people.body(bodies.PasswordCheck)
+@people.response(204)
+def erase_me(values):
+    """Close my account and erase my data; future conversations are cancelled."""
+    accounts.erase_user(api_user(), values["password"])
     db.session.commit()
-    return "", 204
+    return no_content()
 
 
 @people.put("/me/availability")
-def set_availability():
-    body = validate.body_object(json_body())
-    validate.only_fields(body, {"windows"})
-    result = availability.set_windows(api_user(), body.get("windows"))
+@people.body(bodies.Windows)
+@people.response(200, answers.Availability)
+def set_availability(values):
+    """Replace my weekly times (in my zone); overlapping windows are merged."""
+    result = availability.set_windows(api_user(), values["windows"])
     db.session.commit()
     return result
 
 
 @people.get("/me/availability")
+@people.response(200, answers.Availability)
 def get_availability():
+    """My weekly times, in my zone."""
     return availability.availability_dict(api_user())
 
 
 @people.post("/me/time-off")
-def add_time_off():
-    body = validate.body_object(json_body())
-    validate.only_fields(body, {"start", "end"})
-    row = availability.add_time_off(api_user(), body.get("start"), body.get("end"))
+@people.body(bodies.NewTimeOff)
+@people.response(201, answers.TimeOff)
+def add_time_off(values):
+    """Add time off."""
+    row = availability.add_time_off(api_user(), values["start"], values["end"])
     db.session.commit()
-    return availability.time_off_dict(row), 201
+    return availability.time_off_dict(row)
 
 
 @people.delete("/me/time-off/<int:time_off_id>")
+@people.response(204)
 def delete_time_off(time_off_id: int):
+    """Delete my time off."""
     availability.delete_time_off(api_user(), time_off_id)
     db.session.commit()
-    return "", 204
+    return no_content()

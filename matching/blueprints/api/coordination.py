@@ -2,64 +2,67 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
-
 from matching.extensions import db
-from matching.security import api_user, guard_api
+from matching.schemas import answers, bodies
+from matching.security import api_user
 from matching.services import listeners as listeners_service
 from matching.services import meetings as meetings_service
 from matching.services import rounds as rounds_service
-from matching.services import validate
 
-from . import cursor_arg, json_body, listing
+from .blueprint import ApiBlueprint, listing
 
-coordinators = Blueprint("coordination", __name__)
-guard_api(coordinators, "coordinator")
+coordinators = ApiBlueprint("coordination", roles=("coordinator",))
 blueprints = (coordinators,)
 
 
-def _body(allowed: set[str], *, empty_ok: bool) -> dict:
-    body = validate.body_object(json_body(empty_ok=empty_ok))
-    validate.only_fields(body, allowed)
-    return body
-
-
 @coordinators.get("/listeners")
-def listeners():
-    items, next_cursor = listeners_service.list_listeners(after=cursor_arg())
+@coordinators.query(bodies.Listing)
+@coordinators.response(200, answers.ListenerPage)
+def listeners(query):
+    """Listeners with their verification and load."""
+    items, next_cursor = listeners_service.list_listeners(after=query.get("cursor"))
     return listing(items, next_cursor)
 
 
 @coordinators.post("/listeners/<int:listener_id>/verify")
-def verify(listener_id: int):
-    body = _body({"training_valid_until"}, empty_ok=False)
+@coordinators.body(bodies.Verification)
+@coordinators.response(200, answers.Listener)
+def verify(values, listener_id: int):
+    """Verify a listener's training until a date."""
     answer = listeners_service.verify_listener(
-        api_user(), listener_id, body.get("training_valid_until")
+        api_user(), listener_id, values["training_valid_until"]
     )
     db.session.commit()
     return answer
 
 
 @coordinators.post("/rounds")
-def run_round():
-    _body(set(), empty_ok=True)
+@coordinators.body(bodies.Nothing, required=False)
+@coordinators.response(201, answers.Round)
+def run_round(_):
+    """Run a matching round over every open request."""
     matching_round = rounds_service.run_round(api_user())
     db.session.commit()
-    return rounds_service.round_dict(matching_round), 201
+    return rounds_service.round_dict(matching_round)
 
 
 @coordinators.post("/proposals/<int:proposal_id>/approve")
-def approve(proposal_id: int):
-    _body(set(), empty_ok=True)
+@coordinators.body(bodies.Nothing, required=False)
+@coordinators.response(200, answers.Approved)
+@coordinators.errors(409)
+def approve(_, proposal_id: int):
+    """Book the proposed conversation, if its time and limits are still free."""
     meeting = rounds_service.approve_proposal(api_user(), proposal_id)
     db.session.commit()
     return {"meeting": meetings_service.meeting_dict(meeting)}
 
 
 @coordinators.post("/proposals/<int:proposal_id>/reject")
-def reject(proposal_id: int):
-    body = _body({"never_again"}, empty_ok=True)
-    never_again = validate.boolean(body.get("never_again", False), "never_again")
-    proposal = rounds_service.reject_proposal(api_user(), proposal_id, never_again)
+@coordinators.body(bodies.Rejection, required=False)
+@coordinators.response(200, answers.Proposal)
+@coordinators.errors(409)
+def reject(values, proposal_id: int):
+    """Reject a proposal; with never_again the pair is never proposed again."""
+    proposal = rounds_service.reject_proposal(api_user(), proposal_id, values["never_again"])
     db.session.commit()
     return rounds_service.proposal_dict(proposal)

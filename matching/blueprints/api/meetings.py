@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, make_response
+from flask import make_response
 
 from matching.extensions import db
-from matching.security import api_user, guard_api
-from matching.services import meetings, validate
+from matching.schemas import answers, bodies
+from matching.security import api_user
+from matching.services import meetings
 
-from . import cursor_arg, json_body, listing
+from .blueprint import ApiBlueprint, listing
 
-attendees = Blueprint("meetings", __name__)
-guard_api(attendees)
+attendees = ApiBlueprint("meetings")
 blueprints = (attendees,)
 
 
 @attendees.get("/meetings")
-def index():
-    rows, next_cursor = meetings.list_meetings(api_user(), after=cursor_arg())
+@attendees.query(bodies.Listing)
+@attendees.response(200, answers.MeetingPage)
+def index(query):
+    """My conversations (a coordinator's: all), by id."""
+    rows, next_cursor = meetings.list_meetings(api_user(), after=query.get("cursor"))
     return listing([meetings.meeting_dict(m) for m in rows], next_cursor)
 
 
 @attendees.get("/meetings/<int:meeting_id>/invite.ics")
+@attendees.response(
+    200,
+    {"description": "an iCalendar file (RFC 5545)"},
+    content_type="text/calendar",
+    description="The current invite: REQUEST, or CANCEL once cancelled",
+)
 def invite(meeting_id: int):
+    """The current calendar invite for me."""
     data, method = meetings.invite_for(api_user(), meeting_id)
     response = make_response(data)
     response.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={method}"
@@ -32,29 +42,34 @@ def invite(meeting_id: int):
 
 
 @attendees.post("/meetings/<int:meeting_id>/reschedule")
-def reschedule(meeting_id: int):
-    body = validate.body_object(json_body())
-    validate.only_fields(body, {"start"})
-    start = validate.instant(body.get("start"), "start")
-    meeting = meetings.reschedule_meeting(api_user(), meeting_id, start)
+@attendees.body(bodies.Reschedule)
+@attendees.response(200, answers.Meeting)
+@attendees.errors(409)
+def reschedule(values, meeting_id: int):
+    """Move a conversation to a time that is free for both people."""
+    meeting = meetings.reschedule_meeting(api_user(), meeting_id, values["start"])
     db.session.commit()
     return meetings.meeting_dict(meeting)
 
 
 @attendees.post("/meetings/<int:meeting_id>/cancel")
-def cancel(meeting_id: int):
-    body = validate.body_object(json_body(empty_ok=True))
-    validate.only_fields(body, {"reason"})
-    meeting = meetings.cancel_meeting_by_id(api_user(), meeting_id, body.get("reason") or "")
+@attendees.body(bodies.Cancellation, required=False)
+@attendees.response(200, answers.Meeting)
+@attendees.errors(409)
+def cancel(values, meeting_id: int):
+    """Cancel a conversation; both people get a cancellation."""
+    meeting = meetings.cancel_meeting_by_id(api_user(), meeting_id, values["reason"])
     db.session.commit()
     return meetings.meeting_dict(meeting)
 
 
 @attendees.post("/meetings/<int:meeting_id>/feedback")
-def feedback(meeting_id: int):
-    body = validate.body_object(json_body())
-    validate.only_fields(body, {"rating", "comment"})
-    row = meetings.add_feedback(api_user(), meeting_id, body.get("rating"), body.get("comment"))
+@attendees.body(bodies.NewFeedback)
+@attendees.response(201, answers.Feedback)
+@attendees.errors(403, 409)
+def feedback(values, meeting_id: int):
+    """Rate a conversation after its end, once."""
+    row = meetings.add_feedback(api_user(), meeting_id, values["rating"], values["comment"])
     db.session.commit()
     return {
         "id": row.id,
@@ -62,4 +77,4 @@ def feedback(meeting_id: int):
         "rating": row.rating,
         "comment": row.comment,
         "created_at": row.created_at.isoformat(),
-    }, 201
+    }

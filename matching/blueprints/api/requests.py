@@ -2,54 +2,57 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
-
-from matching.errors import Malformed
 from matching.extensions import db
-from matching.models import REQUEST_STATUSES
-from matching.security import api_user, guard_api
+from matching.schemas import answers, bodies
+from matching.security import api_user
 from matching.services import requests as requests_service
 
-from . import cursor_arg, json_body, listing
+from .blueprint import ApiBlueprint, listing, no_content
 
-mine = Blueprint("requests", __name__)
-shared = Blueprint("request_view", __name__)
-coordinated = Blueprint("request_list", __name__)
-guard_api(mine, "practitioner")
-guard_api(shared, "practitioner", "coordinator")
-guard_api(coordinated, "coordinator")
+mine = ApiBlueprint("requests", roles=("practitioner",))
+shared = ApiBlueprint("request_view", roles=("practitioner", "coordinator"))
+coordinated = ApiBlueprint("request_list", roles=("coordinator",))
 blueprints = (mine, shared, coordinated)
 
 
 @mine.post("/requests")
-def create():
-    req = requests_service.create_request(api_user(), json_body())
+@mine.body(bodies.NewRequest)
+@mine.response(201, answers.RequestCreated)
+@mine.errors(409)
+def create(values):
+    """Ask for a listener; urgent requests are answered with crisis resources."""
+    req = requests_service.create_request(api_user(), values)
     db.session.commit()
     answer = {"id": req.id, "status": req.status, "urgency": req.urgency}
     if req.urgency == "urgent":
         answer["crisis_resources"] = requests_service.crisis_resources()
-    return answer, 201
+    return answer
 
 
 @mine.delete("/requests/<int:request_id>")
+@mine.response(204)
+@mine.errors(409)
 def withdraw(request_id: int):
+    """Withdraw my request; a booked conversation is cancelled."""
     requests_service.withdraw_request(api_user(), request_id)
     db.session.commit()
-    return "", 204
+    return no_content()
 
 
 @shared.get("/requests/<int:request_id>")
+@shared.response(200, answers.Request)
 def show(request_id: int):
+    """One request (mine, or any for a coordinator)."""
     req = requests_service.get_request(api_user(), request_id)
     return requests_service.request_dict(req)
 
 
 @coordinated.get("/requests")
-def index():
-    status = request.args.get("status")
-    if status is not None and status not in REQUEST_STATUSES:
-        raise Malformed(
-            "Unknown status.", fields={"status": "one of " + ", ".join(REQUEST_STATUSES)}
-        )
-    rows, next_cursor = requests_service.list_requests(status, after=cursor_arg())
+@coordinated.query(bodies.RequestListing)
+@coordinated.response(200, answers.RequestPage)
+def index(query):
+    """Requests, by id, optionally of one status."""
+    rows, next_cursor = requests_service.list_requests(
+        query.get("status"), after=query.get("cursor")
+    )
     return listing(requests_service.request_dicts(rows), next_cursor)

@@ -1,0 +1,251 @@
+"""What the API answers: the shapes of its responses, errors included.
+
+Views return the plain data the services build; the response schema named on the
+operation dumps it, so the OpenAPI document describes exactly what is sent.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields
+
+from matching.models import MEETING_STATUSES, PROPOSAL_STATUSES, REQUEST_STATUSES, ROLES
+from matching.vocabulary import FIELDS, MODALITIES, URGENCIES
+
+# Instants in answers are ISO 8601 strings in UTC, made by the services.
+INSTANT = {"format": "date-time"}
+DAY = {"format": "date"}
+
+
+def _instant(**kwargs) -> fields.String:
+    return fields.String(metadata=INSTANT | kwargs.pop("metadata", {}), **kwargs)
+
+
+def _words(allowed, **kwargs) -> fields.String:
+    return fields.String(metadata={"enum": list(allowed)} | kwargs.pop("metadata", {}), **kwargs)
+
+
+class Answer(ma.Schema):
+    """An answer's documented fields; later versions may add more."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+
+def page_of(item: type[Answer]) -> type[Answer]:
+    """The answer of a list: one page of items, and the cursor of the next (null at the end)."""
+    return type(
+        f"{item.__name__}Page",
+        (Answer,),
+        {
+            "items": fields.List(fields.Nested(item), required=True),
+            "next": fields.String(
+                required=True, allow_none=True, metadata={"description": "the next cursor"}
+            ),
+            "__doc__": f"One page of {item.__name__} items.",
+        },
+    )
+
+
+class ErrorDetail(Answer):
+    code = fields.String(required=True, metadata={"description": "snake_case, for programs"})
+    message = fields.String(required=True, metadata={"description": "a sentence for a person"})
+    fields_ = fields.Dict(
+        attribute="fields",
+        data_key="fields",
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "field name -> what is wrong with it"},
+    )
+
+
+class Error(Answer):
+    """Every error answer of the API."""
+
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+class User(Answer):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    role = _words(ROLES, required=True)
+    display_name = fields.String(required=True)
+    timezone = fields.String(required=True)
+
+
+class Profile(Answer):
+    """A practitioner's or a listener's profile (the fields of the person's role)."""
+
+    languages = fields.List(fields.String(), required=True)
+    modalities = fields.List(_words(MODALITIES), required=True)
+    organization = fields.String(required=True)
+    topics = fields.List(fields.String(), required=True)
+    do_not_match = fields.List(fields.Integer(), required=True)
+    field = _words(FIELDS, metadata={"description": "practitioners"})
+    listener_gender = fields.String(allow_none=True, metadata={"description": "practitioners"})
+    listener_gender_required = fields.Boolean(metadata={"description": "practitioners"})
+    fields_ = fields.List(
+        _words(FIELDS), attribute="fields", data_key="fields", metadata={"description": "listeners"}
+    )
+    gender = fields.String(allow_none=True, metadata={"description": "listeners"})
+    max_sessions_per_week = fields.Integer(metadata={"description": "listeners"})
+    max_sessions_per_day = fields.Integer(metadata={"description": "listeners"})
+    verified = fields.Boolean(metadata={"description": "listeners"})
+    training_valid_until = fields.String(allow_none=True, metadata=DAY)
+    paused_until = _instant(allow_none=True)
+
+
+class Me(User):
+    profile = fields.Nested(Profile, required=True, allow_none=True)
+
+
+class Token(Answer):
+    token = fields.String(required=True)
+
+
+class FeedUrl(Answer):
+    url = fields.String(required=True, metadata={"format": "uri"})
+
+
+class WindowOut(Answer):
+    weekday = fields.Integer(required=True, metadata={"minimum": 0, "maximum": 6})
+    start = fields.String(required=True)
+    end = fields.String(required=True)
+
+
+class Availability(Answer):
+    timezone = fields.String(required=True)
+    windows = fields.List(fields.Nested(WindowOut), required=True)
+
+
+class TimeOff(Answer):
+    id = fields.Integer(required=True)
+    start = _instant(required=True)
+    end = _instant(required=True)
+
+
+class Pairing(Answer):
+    """A request, a listener and a time: what proposals and meetings both are."""
+
+    id = fields.Integer(required=True)
+    request_id = fields.Integer(required=True)
+    listener_id = fields.Integer(required=True)
+    start = _instant(required=True)
+    end = _instant(required=True)
+
+
+class Meeting(Pairing):
+    practitioner_id = fields.Integer(required=True)
+    status = _words(MEETING_STATUSES, required=True)
+    sequence = fields.Integer(required=True)
+
+
+MeetingPage = page_of(Meeting)
+
+
+class Feedback(Answer):
+    id = fields.Integer(required=True)
+    meeting_id = fields.Integer(required=True)
+    rating = fields.Integer(required=True)
+    comment = fields.String(required=True)
+    created_at = _instant(required=True)
+
+
+class GivenFeedback(Answer):
+    meeting_id = fields.Integer(required=True)
+    rating = fields.Integer(required=True)
+    comment = fields.String(required=True)
+    created_at = _instant(required=True)
+
+
+class RequestCreated(Answer):
+    id = fields.Integer(required=True)
+    status = _words(REQUEST_STATUSES, required=True)
+    urgency = _words(URGENCIES, required=True)
+    crisis_resources = fields.String(metadata={"description": "with urgent requests"})
+
+
+class Request(Answer):
+    id = fields.Integer(required=True)
+    status = _words(REQUEST_STATUSES, required=True)
+    urgency = _words(URGENCIES, required=True)
+    topics = fields.List(fields.String(), required=True)
+    modalities = fields.List(_words(MODALITIES), required=True)
+    created_at = _instant(required=True)
+    meeting = fields.Nested(Meeting, required=True, allow_none=True)
+    note = fields.String(metadata={"description": "only in the owner's export"})
+
+
+RequestPage = page_of(Request)
+
+
+class ListenerLoad(Answer):
+    booked_next_7_days = fields.Integer(required=True)
+    pending_proposals = fields.Integer(required=True)
+
+
+class Listener(Answer):
+    id = fields.Integer(required=True)
+    display_name = fields.String(required=True)
+    email = fields.String(required=True)
+    timezone = fields.String(required=True)
+    organization = fields.String(required=True)
+    languages = fields.List(fields.String(), required=True)
+    modalities = fields.List(_words(MODALITIES), required=True)
+    fields_ = fields.List(_words(FIELDS), attribute="fields", data_key="fields", required=True)
+    verified = fields.Boolean(required=True)
+    verified_at = _instant(required=True, allow_none=True)
+    training_valid_until = fields.String(required=True, allow_none=True, metadata=DAY)
+    training_expired = fields.Boolean(required=True)
+    paused_until = _instant(required=True, allow_none=True)
+    max_sessions_per_week = fields.Integer(required=True)
+    max_sessions_per_day = fields.Integer(required=True)
+    load = fields.Nested(ListenerLoad, required=True)
+
+
+ListenerPage = page_of(Listener)
+
+
+class Proposal(Pairing):
+    round_id = fields.Integer(required=True)
+    score = fields.Integer(required=True, metadata={"minimum": 0, "maximum": 100})
+    parts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    reasons = fields.List(fields.String(), required=True)
+    status = _words(PROPOSAL_STATUSES, required=True)
+    never_again = fields.Boolean(required=True)
+
+
+class Unmatched(Answer):
+    request_id = fields.Integer(required=True)
+    reasons = fields.List(fields.String(), required=True)
+
+
+class Round(Answer):
+    id = fields.Integer(required=True)
+    created_at = _instant(required=True)
+    proposals = fields.List(fields.Nested(Proposal), required=True)
+    unmatched = fields.List(fields.Nested(Unmatched), required=True)
+    statistics = fields.Dict(keys=fields.String(), required=True)
+
+
+class Approved(Answer):
+    meeting = fields.Nested(Meeting, required=True)
+
+
+class ExportedUser(User):
+    created_at = _instant(required=True)
+    active = fields.Boolean(required=True)
+
+
+class Export(Answer):
+    """Everything stored about the person asking."""
+
+    user = fields.Nested(ExportedUser, required=True)
+    profile = fields.Nested(Profile, required=True, allow_none=True)
+    availability = fields.Nested(Availability, required=True)
+    time_off = fields.List(fields.Nested(TimeOff), required=True)
+    requests = fields.List(fields.Nested(Request), required=True)
+    meetings = fields.List(fields.Nested(Meeting), required=True)
+    feedback = fields.List(fields.Nested(GivenFeedback), required=True)
+    calendar_feed_active = fields.Boolean(required=True)

@@ -1,0 +1,201 @@
+"""What the API takes: the request bodies and query strings, for API, pages and commands.
+
+Each field calls a value parser (matching/services/validate.py); the limits that page
+forms also show (maxlength, number ranges) are named here once.
+"""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validates_schema
+from marshmallow.validate import Length
+
+from matching.models import REQUEST_STATUSES
+from matching.schemas import Schema
+from matching.schemas.fields import (
+    REQUIRED,
+    Choices,
+    Clock,
+    Cursor,
+    Day,
+    EmailAddress,
+    Flag,
+    Gender,
+    Instant,
+    Languages,
+    OneOf,
+    Password,
+    Text,
+    TimeZone,
+    Topics,
+    UserIds,
+    Whole,
+)
+from matching.services.accounts import SELF_SERVICE_ROLES
+from matching.vocabulary import FIELDS, MODALITIES, RATINGS, URGENCIES
+
+NAME_MAX = 80
+ORGANIZATION_MAX = 120
+GENDER_MAX = 40
+NOTE_MAX = 2000
+REASON_MAX = 500
+COMMENT_MAX = 2000
+SESSIONS_PER_WEEK = (1, 10)
+SESSIONS_PER_DAY = (1, 4)
+MAX_WINDOWS = 50
+
+
+# --- accounts ---------------------------------------------------------------------
+
+
+class NewAccount(Schema):
+    """A practitioner or listener signing up."""
+
+    email = EmailAddress(required=True)
+    password = Password(required=True)
+    role = OneOf(SELF_SERVICE_ROLES, required=True)
+    display_name = Text(max_len=NAME_MAX, fill=True, required=True)
+    timezone = TimeZone(required=True)
+
+
+class NewCoordinator(Schema):
+    """A coordinator made from the command line."""
+
+    email = EmailAddress(required=True)
+    password = Password(required=True)
+    display_name = Text(max_len=NAME_MAX, fill=True, required=True)
+
+
+class Credentials(Schema):
+    """An e-mail and password to check (never described further: any text is tried)."""
+
+    email = fields.String(required=True, error_messages=REQUIRED)
+    password = fields.String(required=True, load_only=True, error_messages=REQUIRED)
+
+
+class PasswordCheck(Schema):
+    """The account's current password, to confirm a serious step."""
+
+    password = fields.String(required=True, load_only=True, error_messages=REQUIRED)
+
+
+class PasswordChange(Schema):
+    current_password = fields.String(required=True, load_only=True, error_messages=REQUIRED)
+    new_password = Password(required=True)
+
+
+# --- profiles ---------------------------------------------------------------------
+
+
+class _Profile(Schema):
+    languages = Languages()
+    modalities = Choices(MODALITIES, min_items=1)
+    organization = Text(max_len=ORGANIZATION_MAX)
+    topics = Topics()
+    do_not_match = UserIds()
+
+
+class PractitionerProfile(_Profile):
+    """A practitioner's profile; the fields given are changed, the others kept."""
+
+    field = OneOf(FIELDS)
+    listener_gender = Gender(max_len=GENDER_MAX)
+    listener_gender_required = Flag()
+
+
+class ListenerProfile(_Profile):
+    """A listener's profile; the fields given are changed, the others kept."""
+
+    fields_ = Choices(FIELDS, attribute="fields", data_key="fields")
+    gender = Gender(max_len=GENDER_MAX)
+    max_sessions_per_week = Whole(low=SESSIONS_PER_WEEK[0], high=SESSIONS_PER_WEEK[1])
+    max_sessions_per_day = Whole(low=SESSIONS_PER_DAY[0], high=SESSIONS_PER_DAY[1])
+
+
+PROFILES = {"practitioner": PractitionerProfile, "listener": ListenerProfile}
+
+
+# --- availability -----------------------------------------------------------------
+
+
+class Window(Schema):
+    """A weekly window in the owner's zone; an end before the start runs past midnight."""
+
+    error_messages = {"type": "Must be an object {weekday, start, end}."}
+
+    weekday = Whole(low=0, high=6, required=True, metadata={"description": "Monday is 0"})
+    start = Clock(required=True)
+    end = Clock(required=True)
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if data["start"] == data["end"]:
+            raise ValidationError("The end must differ from the start.", "end")
+
+
+class Windows(Schema):
+    """The whole weekly availability; it replaces what was there."""
+
+    windows = fields.List(
+        fields.Nested(Window),
+        required=True,
+        validate=Length(max=MAX_WINDOWS, error=f"At most {MAX_WINDOWS} windows."),
+        error_messages=REQUIRED | {"invalid": "Must be a list of {{weekday, start, end}}."},
+    )
+
+
+class NewTimeOff(Schema):
+    start = Instant(required=True)
+    end = Instant(required=True, metadata={"description": "after the start"})
+
+
+# --- requests ---------------------------------------------------------------------
+
+
+class NewRequest(Schema):
+    """Asking for a listener; modalities default to the practitioner's profile."""
+
+    urgency = OneOf(URGENCIES, load_default="routine")
+    topics = Topics(load_default=list)
+    modalities = Choices(MODALITIES, min_items=1)
+    note = Text(max_len=NOTE_MAX, load_default="", metadata={"description": "coordinators only"})
+
+
+class Listing(Schema):
+    """Paging through a list: `cursor` is the `next` of the page before."""
+
+    cursor = Cursor()
+
+
+class RequestListing(Listing):
+    status = OneOf(REQUEST_STATUSES)
+
+
+# --- coordination -----------------------------------------------------------------
+
+
+class Nothing(Schema):
+    """No fields: send {} or no body at all."""
+
+
+class Verification(Schema):
+    training_valid_until = Day(required=True)
+
+
+class Rejection(Schema):
+    never_again = Flag(load_default=False, metadata={"description": "never propose this pair"})
+
+
+# --- meetings ---------------------------------------------------------------------
+
+
+class Reschedule(Schema):
+    start = Instant(required=True)
+
+
+class Cancellation(Schema):
+    reason = Text(max_len=REASON_MAX, load_default="")
+
+
+class NewFeedback(Schema):
+    rating = Whole(low=min(RATINGS), high=max(RATINGS), required=True)
+    comment = Text(max_len=COMMENT_MAX, load_default="")
