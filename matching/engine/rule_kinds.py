@@ -42,10 +42,9 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import ClassVar
 
 from matching.engine.model import Interval, Listener, Params, Request
-from matching.engine.slots import availability, seconds, seconds_up, zone
+from matching.engine.slots import availability, inside_any, seconds, seconds_up, zone
 
 LISTENER = "listener"
 PRACTITIONER = "practitioner"
@@ -76,9 +75,6 @@ class Rule:
     message: Text
     overridable: bool
     diagnosis: Diagnosis | None = None
-
-    # Whether the rule reads the start (False: it is decided per pair, in the funnel).
-    timed: ClassVar[bool] = True
 
     def text(self, params: Params) -> str:
         """Return the sentence for a person."""
@@ -144,7 +140,6 @@ class ListenerRule(Rule):
     """A rule about the listener alone at the round's time: ``fails(listener, params)``."""
 
     fails: Callable[[Listener, Params], bool]
-    timed: ClassVar[bool] = False
 
     def breaks(self, request, listener, start, params) -> bool:
         return self.fails(listener, params)
@@ -163,7 +158,6 @@ class PairRule(Rule):
     listener_keys: Callable[[Listener], Iterable[Hashable]]
     request_keys: Callable[[Request], Iterable[Hashable] | None]
     share: bool
-    timed: ClassVar[bool] = False
 
     def breaks(self, request, listener, start, params) -> bool:
         wanted = self.request_keys(request)
@@ -242,7 +236,7 @@ class WindowRule(Rule):
         end = start + timedelta(minutes=params.session_minutes)
         margin = timedelta(days=2)
         around = availability(person.windows, person.timezone, start - margin, end + margin)
-        return not any(i.start <= start and end <= i.end for i in around)
+        return not inside_any(start, end, around)
 
     def intervals(self, person: Person, lo: datetime, hi: datetime) -> tuple[Interval, ...]:
         """Return the person's available ranges between two instants."""

@@ -31,8 +31,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from matching.engine.model import Listener, Params, Request, ScorePart
+from matching.vocabulary import URGENCIES
 
-URGENCY_LEVEL = {"routine": 0, "soon": 1, "urgent": 2}
+URGENCY_LEVEL = {urgency: level for level, urgency in enumerate(URGENCIES)}  # routine 0
 WAIT_CAP_DAYS = 14
 EARLINESS_DAYS = {"urgent": 3, "soon": 7}
 # Urgencies by how fast earliness decays; any other urgency decays like "routine".

@@ -22,14 +22,14 @@ ONE_SECOND = timedelta(seconds=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def seconds(instant: datetime) -> int:
+def seconds(moment: datetime) -> int:
     """Return the whole seconds from EPOCH to an instant, rounded down."""
-    return (instant - EPOCH) // ONE_SECOND
+    return (moment - EPOCH) // ONE_SECOND
 
 
-def seconds_up(instant: datetime) -> int:
+def seconds_up(moment: datetime) -> int:
     """Return the whole seconds from EPOCH to an instant, rounded up."""
-    return -((EPOCH - instant) // ONE_SECOND)
+    return -((EPOCH - moment) // ONE_SECOND)
 
 
 def instant(whole_seconds: int) -> datetime:
