@@ -29,6 +29,9 @@ from .helpers import NOW, listener, params, request
 
 ZONES = ("UTC", "Asia/Tokyo", "America/New_York", "Europe/Berlin")
 DAY = 24 * 3600
+# API.md (POST /api/v1/pairings): never overridable, and overridable with a note. A
+# request's excluded listeners stay never overridable, like do-not-match: they are a
+# person's explicit no.
 NEVER_OVERRIDABLE = {
     "listener_status",
     "paused",
@@ -40,6 +43,17 @@ NEVER_OVERRIDABLE = {
     "practitioner_time_off",
     "listener_busy",
     "practitioner_busy",
+}
+OVERRIDABLE = {
+    "language",
+    "modality",
+    "gender",
+    "notice",
+    "horizon",
+    "outside_listener_times",
+    "outside_practitioner_times",
+    "daily_limit",
+    "weekly_limit",
 }
 
 
@@ -54,8 +68,10 @@ def test_codes_are_unique_snake_case_and_each_rule_speaks():
             assert rule.diagnose(request(), p).strip()
 
 
-def test_the_never_overridable_rules_are_those_api_md_names():
-    assert {rule.code for rule in RULES if not rule.overridable} == NEVER_OVERRIDABLE
+def test_overriding_follows_api_md():
+    assert (NEVER_OVERRIDABLE | OVERRIDABLE).issubset(RULES_BY_CODE)
+    assert not any(RULES_BY_CODE[code].overridable for code in NEVER_OVERRIDABLE)
+    assert all(RULES_BY_CODE[code].overridable for code in OVERRIDABLE)
 
 
 def test_every_limit_rule_is_a_level_of_the_network():
