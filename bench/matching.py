@@ -9,7 +9,8 @@ Each run happens in its own process so its peak memory (ru_maxrss) is its own. F
 every size it prints build and solve seconds, peak memory, the request arcs of the last
 network solved, requests matched and total score for the pruned networkx model (the
 default solver), the OR-Tools solver when installed, and the naive networkx
-max_flow_min_cost on the full unpruned network; then it checks that every method that
+max_flow_min_cost on the full unpruned network (tests/engine/reference.py, the property
+tests' second opinion); then it checks that every method that
 ran reached the same optimum (same number matched, same total score) and whether each
 meets the targets: (1000, 300, 30) in 1 s end to end, (5000, 1000, 40) in 10 s within
 1 GB. The naive flow is left out on the largest size unless --naive-all asks for it (it
@@ -34,7 +35,11 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as wall
 from pathlib import Path
 
+# The repository root, for the engine and the naive reference under tests/.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from matching.engine import Listener, Params, Request, Window, propose
+from tests.engine.reference import propose_unpruned
 
 SIZES = ((200, 80, 20), (1000, 300, 30), (5000, 1000, 40))
 TARGETS = {(1000, 300, 30): 1.0, (5000, 1000, 40): 10.0}  # seconds end to end
@@ -53,8 +58,6 @@ def _languages(rng: random.Random) -> frozenset[str]:
 
 
 def _listener_windows(rng: random.Random, per_week: int, block: int):
-    from matching.engine import Window
-
     days = rng.sample(range(7), 5)
     per_day = [per_week // 5 + (1 if i < per_week % 5 else 0) for i in range(5)]
     windows = []
@@ -66,8 +69,6 @@ def _listener_windows(rng: random.Random, per_week: int, block: int):
 
 
 def _request_windows(rng: random.Random):
-    from matching.engine import Window
-
     windows = []
     for day in rng.sample(range(7), 3):
         start = rng.randrange(8, 17)
@@ -77,8 +78,6 @@ def _request_windows(rng: random.Random):
 
 def make_round(n_requests: int, n_listeners: int, per_week: int, seed: int = 20260302):
     """Return (requests, listeners, params) of a generated round; the seed fixes it."""
-    from matching.engine import Listener, Params, Request
-
     rng = random.Random(seed)
     params = Params(now=NOW)
     block = params.session_minutes + params.buffer_minutes
@@ -121,18 +120,18 @@ def make_round(n_requests: int, n_listeners: int, per_week: int, seed: int = 202
 
 
 def run_one(size: tuple[int, int, int], method: str) -> dict:
-    """Run one method on one size in this process and return its figures."""
-    import networkx  # noqa: F401  # imported before timing, as in a running service
+    """Run one method on one size in this process and return its figures.
 
-    from matching.engine import propose
-
+    networkx comes with the engine's import; OR-Tools, optional, is imported here, both
+    before timing, as in a running service.
+    """
     if method == "ortools":
-        from ortools.graph.python import min_cost_flow  # noqa: F401
+        from ortools.graph.python import min_cost_flow  # noqa: F401  # optional extra
 
     requests, listeners, params = make_round(*size)
     started = time.perf_counter()
     if method == "naive":
-        result = propose(requests, listeners, params, prune=False)
+        result = propose_unpruned(requests, listeners, params)
     else:
         result = propose(requests, listeners, params, solver=method)
     elapsed = time.perf_counter() - started

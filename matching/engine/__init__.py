@@ -16,28 +16,41 @@ from matching.engine.model import (
     Window,
 )
 from matching.engine.reasons import language_name
-from matching.engine.rules import check_slot, normalize_organization, profile_problems
+from matching.engine.rule_kinds import Rule
+from matching.engine.rules import (
+    RULES,
+    RULES_BY_CODE,
+    check_slot,
+    explain,
+    messages,
+    normalize_organization,
+)
 from matching.engine.scoring import score_parts
-from matching.engine.slots import availability, free_slots, window_intervals
+from matching.engine.slots import availability, window_intervals
 from matching.engine.solver import propose
+from matching.engine.starts import free_times
 
 __all__ = [
+    "RULES",
+    "RULES_BY_CODE",
     "Interval",
     "Listener",
     "Params",
     "Proposal",
     "Request",
     "Result",
+    "Rule",
     "ScorePart",
     "Unmatched",
     "Weights",
     "Window",
     "availability",
     "check_slot",
-    "free_slots",
+    "explain",
+    "free_times",
     "language_name",
+    "messages",
     "normalize_organization",
-    "profile_problems",
     "propose",
     "score_parts",
     "window_intervals",

@@ -7,42 +7,27 @@ grid[i] lies inside the request's availability and clear of its time off and boo
 sessions). The shared starts of a pair are then a single AND, and its arcs come from
 walking the set bits from the lowest (the earliest start) up.
 
-Score parts fixed for a pair (field, topics, continuity, urgency) are computed once per
-pair, earliness once per (urgency, grid position) and load once per listener-week.
+Score parts fixed for a pair (field, topics, continuity, urgency) come from
+``scoring.PairPoints``, once per pair; earliness once per (urgency class, grid position)
+and load once per listener-week, all from scoring.py.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
 from matching.engine.model import Listener, Params, Request
+from matching.engine.rule_kinds import FreeStarts
 from matching.engine.scoring import (
-    EARLINESS_DAYS,
-    GOOD_RATING,
-    earliness_points,
+    EARLINESS_CLASSES,
+    PairPoints,
+    earliness_at,
+    earliness_class,
     load_points,
-    topic_share_points,
-    urgency_points,
 )
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-URGENCY_KEYS = ("routine", *EARLINESS_DAYS)
-
-
-def urgency_key(urgency: str) -> str:
-    """Return the earliness class of an urgency (unknown levels decay like routine)."""
-    return urgency if urgency in EARLINESS_DAYS else "routine"
-
-
-def span_mask(first: int, last: int) -> int:
-    """Return an integer with bits first..last-1 set."""
-    if last <= first:
-        return 0
-    return ((1 << (last - first)) - 1) << first
+from matching.engine.slots import instant
 
 
 @dataclass
@@ -50,7 +35,7 @@ class Candidates:
     """Bitsets and score tables from which the arcs of any pair are produced on demand."""
 
     grid: list[int]  # block starts in seconds, sorted and distinct
-    earliness: dict[str, list[int]]  # urgency class -> points per grid position
+    earliness: dict[str, list[int]]  # earliness class -> points per grid position
     listener_mask: list[int]
     slot_day: list[dict[int, int]]  # per listener: grid position -> day node id
     day_mask: list[int]  # per day node: bits of its block starts
@@ -66,7 +51,7 @@ class Candidates:
     # Per request: (bound, listener index, pair points), highest bound first. The bound
     # is at least the score of every arc of the pair.
     pairs: list[list[tuple[int, int, int]]] = field(default_factory=list)
-    # Per listener, per urgency class in URGENCY_KEYS order: the highest earliness plus
+    # Per listener, per earliness class in EARLINESS_CLASSES order: the highest earliness plus
     # load points among its free starts.
     listener_top: list[list[int]] = field(default_factory=list)
 
@@ -124,23 +109,22 @@ def build_candidates(
     week_cap: list[int],
     week_booked: list[int],
     week_spread: list[list[int]],
-    request_intervals: Sequence[Sequence[tuple[int, int]]],
-    request_blocked: Sequence[Sequence[tuple[int, int]]],
+    request_free: Sequence[FreeStarts],
     fit: Sequence[Sequence[int]],
 ) -> Candidates:
     """Return the candidate tables of a round.
 
     ``starts[li]`` are listener li's free block starts (seconds, sorted) within its caps,
-    ``slot_days[li]`` their day node ids; ``request_intervals[r]`` are the request's
-    available ranges and ``request_blocked[r]`` ranges (lo, hi) in which no session may
-    start (lo < start < hi); ``fit[r]`` lists the listeners that pass the profile rules.
+    ``slot_days[li]`` their day node ids; ``request_free[r]`` the starts request r
+    allows; ``fit[r]`` lists, ascending, the listeners that pass the rules that need no
+    start.
     """
     grid = sorted({s for row in starts for s in row})
     where = {s: i for i, s in enumerate(grid)}
-    earliness = {}
-    for key in URGENCY_KEYS:
-        probe = Request(0, 0, "UTC", "", "", frozenset(), frozenset(), urgency=key)
-        earliness[key] = [earliness_points(probe, _instant(s), params) for s in grid]
+    moments = [instant(s) for s in grid]
+    earliness = {
+        key: [earliness_at(key, moment, params) for moment in moments] for key in EARLINESS_CLASSES
+    }
 
     day_mask = [0] * len(day_cap)
     week_owner: dict[int, int] = {}
@@ -190,57 +174,26 @@ def build_candidates(
                     (earliness[u][p] + week_load[day_week[d]] for p, d in positions.items()),
                     default=0,
                 )
-                for u in URGENCY_KEYS
+                for u in EARLINESS_CLASSES
             ]
         )
-    session = params.session_minutes * 60
-    weights = params.weights
-    topic_bit: dict[str, int] = {}
-    for lis in listeners:
-        for topic in lis.topics:
-            topic_bit.setdefault(topic, 1 << len(topic_bit))
-    listener_topics = [sum(topic_bit[t] for t in lis.topics) for lis in listeners]
-    listener_fields = [frozenset(f.casefold().strip() for f in lis.fields) for lis in listeners]
-    listener_ids = [lis.id for lis in listeners]
-
+    scorer = PairPoints(listeners, params)
     for r, request in enumerate(requests):
-        mask = 0
-        for lo, hi in request_intervals[r]:
-            mask |= span_mask(bisect_left(grid, lo), bisect_right(grid, hi - session))
-        for lo, hi in request_blocked[r]:
-            mask &= ~span_mask(bisect_right(grid, lo), bisect_left(grid, hi))
-        urgency = urgency_key(request.urgency)
+        mask = request_free[r].mask(grid)
+        urgency = earliness_class(request.urgency)
         c.request_mask.append(mask)
         c.request_urgency.append(urgency)
         found: list[tuple[int, int, int]] = []
         c.pairs.append(found)
         if not mask:
             continue
-        wanted = request.field.casefold().strip()
-        field_points = weights.field if wanted else 0
-        asked = len(request.topics)
-        topic_table = [topic_share_points(k, asked, params) for k in range(asked + 1)]
-        topics = sum(topic_bit.get(t, 0) for t in request.topics)
-        well_rated = {lid for lid, rating in request.past_ratings if rating >= GOOD_RATING}
-        continuity = weights.continuity
-        urgent = urgency_points(request, params)
+        sharing = [li for li in fit[r] if mask & listener_mask[li]]
         early = earliness[urgency]
-        for li in sorted(fit[r]):
-            shared = mask & listener_mask[li]
-            if not shared:
-                continue
-            base = urgent + topic_table[(topics & listener_topics[li]).bit_count()]
-            if field_points and wanted in listener_fields[li]:
-                base += field_points
-            if well_rated and listener_ids[li] in well_rated:
-                base += continuity
-            first = (shared & -shared).bit_length() - 1
+        for li, base in zip(sharing, scorer.points(request, sharing), strict=True):
+            both = mask & listener_mask[li]
+            first = (both & -both).bit_length() - 1
             found.append((base + early[first] + most_load[li], li, base))
         # Listeners come in ascending order and the sort is stable (reverse included),
         # so ties on the bound keep the lower listener index first.
         found.sort(key=itemgetter(0), reverse=True)
     return c
-
-
-def _instant(seconds: int) -> datetime:
-    return EPOCH + timedelta(seconds=seconds)

@@ -31,7 +31,7 @@ the answer is optimal for all of them.
 Each pair carries a bound at least the score of each of its arcs (pair points +
 earliness of its first shared start + its listener's best load). Pricing screens every
 pair by its listener's highest head potential and highest potential plus earliness and
-load (numpy when installed), then by bitsets of the listener's starts, and produces the
+load, then by bitsets of the listener's starts, and produces the
 arcs only of the pairs that may still price below the margin (see ``_price``).
 """
 
@@ -41,7 +41,10 @@ from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
 
-from matching.engine.candidates import URGENCY_KEYS, Candidates
+import networkx as nx
+
+from matching.engine.candidates import Candidates
+from matching.engine.scoring import EARLINESS_CLASSES
 
 FIRST_PAIRS = 8  # listeners per request in the first subset
 # Arcs that price below zero prove the subset not yet optimal; when that happens the
@@ -49,7 +52,6 @@ FIRST_PAIRS = 8  # listeners per request in the first subset
 # A wider margin (5) kept the same number of rounds on the benchmarks with far larger
 # networks to solve.
 MARGIN = 1
-USE_NUMPY = True  # screen pairs with numpy when it is installed
 
 
 @dataclass
@@ -155,8 +157,6 @@ def _extend(c: Candidates, net: _Layout, arcs: list[tuple[int, tuple[int, int], 
 
 
 def _flows_networkx(net: _Layout, supply: int) -> list[int]:
-    import networkx as nx
-
     # A multigraph: a week may have several arcs to the sink, keyed by edge number.
     graph = nx.MultiDiGraph()
     graph.add_nodes_from(range(net.n_nodes))
@@ -197,81 +197,50 @@ def _flows_ortools(net: _Layout, supply: int) -> list[int]:
 def potentials(net: _Layout, flows: list[int]) -> list[int]:
     """Return shortest residual distances from a virtual root joined to every node by 0.
 
-    The flow must be optimal (no negative residual cycle). Shortest distances are
-    unique, so the numpy relaxation (when installed and ``USE_NUMPY`` is set) and the
-    pure-Python queue return the same list.
+    The flow must be optimal (no negative residual cycle). Queue-based Bellman-Ford:
+    at most nodes x arcs relaxations. (An array version with numpy gained at most 10 %
+    on the benchmark and sometimes lost, so the engine keeps this one path.)
     """
-    if USE_NUMPY:
-        try:
-            import numpy as np
-        except ImportError:
-            pass
-        else:
-            return _potentials_numpy(np, net, flows)
-    return _potentials_queue(net, flows)
-
-
-def _potentials_numpy(np, net: _Layout, flows: list[int]) -> list[int]:
-    """Bellman-Ford in rounds over arrays, relaxing only the arcs of nodes that changed.
-
-    Round k leaves every node at most its shortest distance over paths of k arcs, and
-    a node whose distance did not change has nothing new to pass on, so the rounds end
-    once no distance changes; without a negative cycle that takes at most one round
-    per node.
-    """
-    tails = np.array(net.tails, dtype=np.int64)
-    heads = np.array(net.heads, dtype=np.int64)
-    costs = np.array(net.costs, dtype=np.int64)
-    flow = np.array(flows, dtype=np.int64)
-    ahead = flow < np.array(net.caps, dtype=np.int64)
-    back = flow > 0
-    tail = np.concatenate((tails[ahead], heads[back]))
-    head = np.concatenate((heads[ahead], tails[back]))
-    cost = np.concatenate((costs[ahead], -costs[back]))
-    order = np.argsort(tail, kind="stable")
-    tail, head, cost = tail[order], head[order], cost[order]
+    # Residual arcs grouped by tail in flat lists (``first[u]`` to ``first[u + 1]``):
+    # a few long lists rather than a list per node, which keeps the garbage collector,
+    # busy with the round's millions of objects, out of the way.
     n = net.n_nodes
-    first = np.searchsorted(tail, np.arange(n + 1))
-    dist = np.zeros(n, dtype=np.int64)
-    changed = np.arange(n)
-    for _ in range(n + 1):
-        counts = first[changed + 1] - first[changed]
-        total = int(counts.sum())
-        if not total:
-            return dist.tolist()
-        ends = np.cumsum(counts)
-        arcs = np.arange(total) + np.repeat(first[changed] - (ends - counts), counts)
-        offer = dist[tail[arcs]] + cost[arcs]
-        to = head[arcs]
-        better = offer < dist[to]
-        if not better.any():
-            return dist.tolist()
-        updated = dist.copy()
-        np.minimum.at(updated, to[better], offer[better])
-        changed = np.flatnonzero(updated < dist)
-        dist = updated
-    raise RuntimeError("the residual network has a negative cycle")
-
-
-def _potentials_queue(net: _Layout, flows: list[int]) -> list[int]:
-    """Queue-based Bellman-Ford: at most nodes x arcs relaxations."""
-    out: list[list[tuple[int, int]]] = [[] for _ in range(net.n_nodes)]
-    for t, h, cap, cost, flow in zip(net.tails, net.heads, net.caps, net.costs, flows, strict=True):
+    tails, heads, caps, costs = net.tails, net.heads, net.caps, net.costs
+    first = [0] * (n + 1)
+    for t, h, cap, flow in zip(tails, heads, caps, flows, strict=True):
         if flow < cap:
-            out[t].append((h, cost))
+            first[t + 1] += 1
         if flow > 0:
-            out[h].append((t, -cost))
-    dist = [0] * net.n_nodes
-    waiting = [True] * net.n_nodes
-    queue = deque(range(net.n_nodes))
-    budget = net.n_nodes * (len(net.tails) + 1)
+            first[h + 1] += 1
+    for u in range(n):
+        first[u + 1] += first[u]
+    fill = first[:n]
+    to = [0] * first[n]
+    price = [0] * first[n]
+    for t, h, cap, cost, flow in zip(tails, heads, caps, costs, flows, strict=True):
+        if flow < cap:
+            k = fill[t]
+            to[k], price[k] = h, cost
+            fill[t] = k + 1
+        if flow > 0:
+            k = fill[h]
+            to[k], price[k] = t, -cost
+            fill[h] = k + 1
+    dist = [0] * n
+    waiting = [True] * n
+    # The sink first: its arc back to the source (the bypass) lowers the source by BIG
+    # at once, and that wave then reaches the requests and slots in their first visit.
+    queue = deque([SINK, SOURCE, *range(2, n)])
+    budget = n * (len(tails) + 1)
     while queue:
         u = queue.popleft()
         waiting[u] = False
         du = dist[u]
-        for v, cost in out[u]:
-            if du + cost < dist[v]:
-                dist[v] = du + cost
+        lo, hi = first[u], first[u + 1]
+        for v, cost in zip(to[lo:hi], price[lo:hi], strict=True):
+            reached = du + cost
+            if reached < dist[v]:
+                dist[v] = reached
                 if not waiting[v]:
                     waiting[v] = True
                     queue.append(v)
@@ -302,7 +271,7 @@ def _head_levels(c: Candidates, net: _Layout, dist: list[int], urgencies: set[st
 
     A start's head is its slot node when its day admits more than one session and the
     node exists, else its day node, else its week node, else the sink (step 4); p is
-    that head's potential. Per listener: levels of p, and per urgency class levels of
+    that head's potential. Per listener: levels of p, and per earliness class levels of
     p + earliness + load, the part of an arc's reduced cost that depends on the start.
     None stands for a listener with no node in the network: every p is the sink's.
     """
@@ -341,64 +310,64 @@ class _PairTable:
     reasons as in ``_price``: with L = 100 + d(r) - MARGIN, its arcs can price below
     MARGIN only if bound + P > L and (P > L or K_u + b > L), where P is the highest
     head potential among the listener's starts and K_u the highest p + e(t) for the
-    request's urgency class u. The pure-Python and numpy screens return the same pairs.
+    request's earliness class u.
+
+    A request's pairs come in falling order of bound, and P is at most the highest P of
+    any listener, so the first test fails for every pair after the first that fails it
+    with that highest P: the screen stops there and goes to the next request. When L is
+    below the lowest P and the lowest bound plus the lowest P is above L (a request the
+    bypass carries has a very low d(r)), every pair of the request passes both tests.
     """
 
     def __init__(self, c: Candidates, active: list[int], skip: int):
+        self.segments: list[tuple[int, int, int]] = []  # request, first and end index
         self.request: list[int] = []
         self.rank: list[int] = []
-        listener: list[int] = []
-        points: list[int] = []
-        bound: list[int] = []
-        urgency: list[int] = []
-        column = {u: k for k, u in enumerate(URGENCY_KEYS)}
+        self.listener: list[int] = []
+        self.points: list[int] = []
+        self.bound: list[int] = []
+        self.urgency: list[int] = []
+        column = {u: k for k, u in enumerate(EARLINESS_CLASSES)}
         for r in active:
-            u = column[c.request_urgency[r]]
-            for rank in range(skip, len(c.pairs[r])):
-                b, li, base = c.pairs[r][rank]
-                self.request.append(r)
-                self.rank.append(rank)
-                listener.append(li)
-                points.append(base)
-                bound.append(b)
-                urgency.append(u)
-        self.listener, self.points, self.bound, self.urgency = listener, points, bound, urgency
+            rest = c.pairs[r][skip:]
+            if not rest:
+                continue
+            first = len(self.request)
+            self.segments.append((r, first, first + len(rest)))
+            bounds, listeners, points = zip(*rest, strict=True)
+            self.request.extend([r] * len(rest))
+            self.rank.extend(range(skip, skip + len(rest)))
+            self.listener.extend(listeners)
+            self.points.extend(points)
+            self.bound.extend(bounds)
+            self.urgency.extend([column[c.request_urgency[r]]] * len(rest))
         # Pairs whose kept arcs have all joined the subset: nothing of theirs is left
         # out, so later rounds skip them (the subset only grows).
         self.complete: set[int] = set()
-        self.arrays = None
-        if USE_NUMPY:
-            try:
-                import numpy as np
-            except ImportError:
-                return
-            self.arrays = tuple(
-                np.array(column, dtype=np.int64)
-                for column in (self.request, listener, points, bound, urgency)
-            )
 
     def screen(self, d_request: list[int], top: list[int], top_key: list[list[int]]) -> list[int]:
         """Return the flat indexes of the pairs that pass both tests, in order.
 
         ``d_request[r]`` is d(r), ``top[li]`` is P and ``top_key[li][u]`` is K_u.
         """
-        if self.arrays is not None:
-            import numpy as np
-
-            request, listener, points, bound, urgency = self.arrays
-            limit = np.array(d_request, dtype=np.int64)[request] + (100 - MARGIN)
-            head = np.array(top, dtype=np.int64)[listener]
-            key = np.array(top_key, dtype=np.int64)[listener, urgency]
-            keep = (bound + head > limit) & ((head > limit) | (key + points > limit))
-            return np.flatnonzero(keep).tolist()
         found = []
-        for i, (r, li, base, b, u) in enumerate(
-            zip(self.request, self.listener, self.points, self.bound, self.urgency, strict=True)
-        ):
+        highest, lowest = max(top, default=0), min(top, default=0)
+        listener, points, bound, urgency = self.listener, self.points, self.bound, self.urgency
+        for r, first, end in self.segments:
             limit = d_request[r] + 100 - MARGIN
-            head = top[li]
-            if b + head > limit and (head > limit or top_key[li][u] + base > limit):
-                found.append(i)
+            if limit < lowest and bound[end - 1] + lowest > limit:
+                found.extend(range(first, end))  # every pair passes both tests
+                continue
+            for i in range(first, end):
+                b = bound[i]
+                if b + highest <= limit:
+                    break
+                li = listener[i]
+                head = top[li]
+                if b + head > limit and (
+                    head > limit or top_key[li][urgency[i]] + points[i] > limit
+                ):
+                    found.append(i)
         return found
 
 
@@ -434,7 +403,7 @@ def _price(
         if level is not None:
             top[li] = level[0][0][-1]
             keyed = level[1]
-            top_key[li] = [keyed[u][0][-1] if u in keyed else top[li] for u in URGENCY_KEYS]
+            top_key[li] = [keyed[u][0][-1] if u in keyed else top[li] for u in EARLINESS_CLASSES]
     d_request = [0] * len(c.pairs)
     for r in active:
         d_request[r] = dist[net.request_node[r]]
@@ -503,6 +472,8 @@ def components(c: Candidates, active: list[int]) -> list[list[int]]:
     for r in active:
         for _, li, _ in c.pairs[r]:
             other = first_request.setdefault(li, r)
+            if other == r:
+                continue
             a, b = find(r), find(other)
             if a != b:
                 parent[max(a, b)] = min(a, b)

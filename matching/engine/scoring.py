@@ -27,13 +27,17 @@ relies on that.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from matching.engine.model import Listener, Params, Request, ScorePart
+from matching.vocabulary import URGENCIES
 
-URGENCY_LEVEL = {"routine": 0, "soon": 1, "urgent": 2}
+URGENCY_LEVEL = {urgency: level for level, urgency in enumerate(URGENCIES)}  # routine 0
 WAIT_CAP_DAYS = 14
 EARLINESS_DAYS = {"urgent": 3, "soon": 7}
+# Urgencies by how fast earliness decays; any other urgency decays like "routine".
+EARLINESS_CLASSES = ("routine", *EARLINESS_DAYS)
 GOOD_RATING = 4
 
 
@@ -44,10 +48,15 @@ def _ratio(weight: int, numerator: int, denominator: int) -> int:
     return (2 * weight * numerator + denominator) // (2 * denominator)
 
 
+def field_key(name: str) -> str:
+    """Return a professional field reduced for comparison."""
+    return name.casefold().strip()
+
+
 def field_points(request: Request, listener: Listener, params: Params) -> int:
     """Points for a shared professional field."""
-    wanted = request.field.casefold().strip()
-    shared = bool(wanted) and any(wanted == f.casefold().strip() for f in listener.fields)
+    wanted = field_key(request.field)
+    shared = bool(wanted) and any(wanted == field_key(f) for f in listener.fields)
     return params.weights.field if shared else 0
 
 
@@ -90,10 +99,20 @@ def urgency_points(request: Request, params: Params) -> int:
     return (params.weights.urgency * (level * WAIT_CAP_DAYS + waited)) // (3 * WAIT_CAP_DAYS)
 
 
+def earliness_class(urgency: str) -> str:
+    """Return the member of EARLINESS_CLASSES whose earliness an urgency follows."""
+    return urgency if urgency in EARLINESS_DAYS else "routine"
+
+
 def earliness_points(request: Request, start: datetime, params: Params) -> int:
     """Points for an early start; the decay is steeper when the request is urgent."""
+    return earliness_at(request.urgency, start, params)
+
+
+def earliness_at(urgency: str, start: datetime, params: Params) -> int:
+    """Earliness points of a start for a request of this urgency."""
     earliest = params.now + timedelta(hours=params.min_notice_hours)
-    span_days = EARLINESS_DAYS.get(request.urgency, params.horizon_days)
+    span_days = EARLINESS_DAYS.get(urgency, params.horizon_days)
     span = max(1, span_days * 24 * 60)
     late = max(0, (start - earliest) // timedelta(minutes=1))
     return _ratio(params.weights.earliness, max(0, span - late), span)
@@ -125,6 +144,48 @@ def pair_points(request: Request, listener: Listener, params: Params) -> tuple[i
         continuity_points(request, listener, params),
         urgency_points(request, params),
     )
+
+
+class PairPoints:
+    """The points of ``pair_points``, summed, for one request and many listeners at once.
+
+    A round scores hundreds of thousands of pairs: the listeners' fields and topics are
+    prepared once per round and the request's once per request, so that each pair
+    costs a few integer operations. tests/engine/test_scoring.py keeps this equal to
+    ``sum(pair_points(...))``.
+    """
+
+    def __init__(self, listeners: Sequence[Listener], params: Params):
+        self.params = params
+        self.topic_bit: dict[str, int] = {}
+        for lis in listeners:
+            for topic in lis.topics:
+                self.topic_bit.setdefault(topic, 1 << len(self.topic_bit))
+        self.topics = [sum(self.topic_bit[t] for t in lis.topics) for lis in listeners]
+        self.fields = [frozenset(field_key(f) for f in lis.fields) for lis in listeners]
+        self.ids = [lis.id for lis in listeners]
+
+    def points(self, request: Request, listeners: Sequence[int]) -> list[int]:
+        """Return field + topics + continuity + urgency for each listener index given."""
+        params = self.params
+        weights = params.weights
+        asked = len(request.topics)
+        table = [topic_share_points(k, asked, params) for k in range(asked + 1)]
+        wanted_topics = sum(self.topic_bit.get(t, 0) for t in request.topics)
+        wanted = field_key(request.field)
+        field = weights.field if wanted else 0
+        well_rated = {lid for lid, rating in request.past_ratings if rating >= GOOD_RATING}
+        continuity = weights.continuity
+        urgent = urgency_points(request, params)
+        found = []
+        for li in listeners:
+            points = urgent + table[(wanted_topics & self.topics[li]).bit_count()]
+            if field and wanted in self.fields[li]:
+                points += field
+            if well_rated and self.ids[li] in well_rated:
+                points += continuity
+            found.append(points)
+        return found
 
 
 def score_parts(

@@ -9,7 +9,7 @@ exist in March and lose the repeated hour in November).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -17,6 +17,24 @@ from zoneinfo import ZoneInfo
 from matching.engine.model import Interval, Params, Window
 
 ONE_DAY = timedelta(days=1)
+ONE_SECOND = timedelta(seconds=1)
+# Rounds work in whole seconds since this instant: integers compare and sort fast.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def seconds(moment: datetime) -> int:
+    """Return the whole seconds from EPOCH to an instant, rounded down."""
+    return (moment - EPOCH) // ONE_SECOND
+
+
+def seconds_up(moment: datetime) -> int:
+    """Return the whole seconds from EPOCH to an instant, rounded up."""
+    return -((EPOCH - moment) // ONE_SECOND)
+
+
+def instant(whole_seconds: int) -> datetime:
+    """Return the UTC instant whole_seconds after EPOCH."""
+    return EPOCH + timedelta(seconds=whole_seconds)
 
 
 @lru_cache(maxsize=512)
@@ -72,13 +90,15 @@ def merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     return tuple(merged)
 
 
+@lru_cache(maxsize=8192)
 def window_intervals(
-    windows: Sequence[Window], timezone: str, first_day: date, last_day: date
+    windows: tuple[Window, ...], timezone: str, first_day: date, last_day: date
 ) -> tuple[Interval, ...]:
     """Return merged UTC intervals of windows that start on local dates first_day..last_day.
 
     A window whose end is not after its start runs past midnight and belongs to the
-    weekday it starts on.
+    weekday it starts on. Cached: a round reads each person's windows over the same
+    dates more than once, and many people share their windows.
     """
     tz = zone(timezone)
     found: list[Interval] = []
@@ -96,7 +116,7 @@ def window_intervals(
 
 
 def availability(
-    windows: Sequence[Window], timezone: str, start: datetime, end: datetime
+    windows: tuple[Window, ...], timezone: str, start: datetime, end: datetime
 ) -> tuple[Interval, ...]:
     """Return the UTC intervals of weekly windows inside [start, end), clipped to it."""
     tz = zone(timezone)
@@ -144,39 +164,19 @@ def bounds(params: Params) -> tuple[datetime, datetime]:
     return earliest, params.now + timedelta(days=params.horizon_days)
 
 
-def free_slots(
-    windows: Sequence[Window],
-    timezone: str,
-    params: Params,
-    *,
-    time_off: Sequence[Interval] = (),
-    booked: Sequence[Interval] = (),
-) -> tuple[datetime, ...]:
-    """Return UTC block starts free for a session within notice and horizon.
+def block_starts(
+    windows: tuple[Window, ...], timezone: str, params: Params, start: datetime, end: datetime
+) -> list[datetime]:
+    """Return the start of every block of a person's weekly windows between two instants.
 
-    Blocks are cut from the weekly windows, then removed when they touch time off,
-    come within the buffer of a booked session, start before the minimum notice, or
-    end after the horizon.
+    Blocks are session + buffer long and cut from each window from its own start, so
+    the grid stays anchored at the window whatever the instants asked for; a block is
+    returned when it starts at or after ``start`` and its session ends by ``end``.
     """
     session = timedelta(minutes=params.session_minutes)
     buffer = timedelta(minutes=params.buffer_minutes)
-    earliest, horizon_end = bounds(params)
     tz = zone(timezone)
-    # Unclipped, so the block grid stays anchored at each window's own start.
     intervals = window_intervals(
-        windows,
-        timezone,
-        earliest.astimezone(tz).date() - ONE_DAY,
-        horizon_end.astimezone(tz).date(),
+        windows, timezone, start.astimezone(tz).date() - ONE_DAY, end.astimezone(tz).date()
     )
-    result = []
-    for start in cut_blocks(intervals, session, buffer):
-        end = start + session
-        if start < earliest or end > horizon_end:
-            continue
-        if any(clashes(start, end, off, timedelta(0)) for off in time_off):
-            continue
-        if any(clashes(start, end, busy, buffer) for busy in booked):
-            continue
-        result.append(start)
-    return tuple(result)
+    return [s for s in cut_blocks(intervals, session, buffer) if start <= s and s + session <= end]

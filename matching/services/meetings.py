@@ -184,12 +184,13 @@ def reschedule_meeting(
     params = dataclasses.replace(
         engine_input.params(now), session_minutes=int(length.total_seconds() // 60)
     )
-    reasons = engine.check_slot(req, listener, start, params, enforce_horizon=False)
-    if reasons:
+    broken = engine.check_slot(req, listener, start, params, enforce_horizon=False)
+    if broken:
+        reasons = engine.explain(broken, params)
         raise Conflict(
-            "That time is not free for both of you: " + "; ".join(reasons) + ".",
+            "That time is not free for both of you: " + reasons + ".",
             code="slot_taken",
-            fields={"start": "; ".join(reasons)},
+            fields={"start": reasons},
         )
     old_start = meeting.start_at
     with bookings.attempt():

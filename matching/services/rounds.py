@@ -29,8 +29,10 @@ from matching.models import (
 from matching.services import audit, bookings, engine_input, meetings, paging
 from matching.vocabulary import URGENCIES
 
-# Re-check reasons that mean another booking took the time or the capacity.
-_TAKEN_MARKERS = ("another session", "daily limit", "weekly limit")
+# Rules that another booking can break between a round and its approval: the time or
+# the capacity was taken (409 slot_taken); any other rule means the pair itself no
+# longer holds (409 no_longer_valid).
+_TAKEN = frozenset({"listener_busy", "practitioner_busy", "daily_limit", "weekly_limit"})
 
 
 def _stale(query) -> None:
@@ -581,12 +583,11 @@ def approve_proposal(actor: User, proposal_id: int, *, now: datetime | None = No
     request_in, listener_in = engine_input.pair_inputs(
         proposal.request, proposal.listener, now, skip_proposal=proposal.id
     )
-    problems = engine.check_slot(request_in, listener_in, proposal.start_at, params)
-    if problems:
-        taken = any(marker in p for p in problems for marker in _TAKEN_MARKERS)
+    broken = engine.check_slot(request_in, listener_in, proposal.start_at, params)
+    if broken:
         raise Conflict(
-            "This time can no longer be booked: " + "; ".join(problems) + ".",
-            code="slot_taken" if taken else "no_longer_valid",
+            "This time can no longer be booked: " + engine.explain(broken, params) + ".",
+            code="slot_taken" if _TAKEN.intersection(broken) else "no_longer_valid",
         )
 
     # One savepoint for everything this approval writes: if the database refuses the

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -6,8 +7,10 @@ from hypothesis import strategies as st
 
 from matching.engine import Interval, propose
 from matching.engine import network as column_generation
+from matching.engine.scoring import EARLINESS_CLASSES
 
 from .helpers import NOW, listener, request
+from .reference import propose_unpruned
 from .test_solver import ZONES, assert_feasible, random_round, small_params, windows
 
 
@@ -73,7 +76,7 @@ def test_column_generation_reaches_the_full_network_optimum(instance):
         grown = propose(requests, listeners, p)
     finally:
         column_generation.FIRST_PAIRS = saved
-    full = propose(requests, listeners, p, prune=False)
+    full = propose_unpruned(requests, listeners, p)
     assert grown.stats["matched"] == full.stats["matched"]
     assert grown.stats["total_score"] == full.stats["total_score"]
     assert_feasible(grown, requests, listeners, p)
@@ -84,7 +87,7 @@ def test_column_generation_reaches_the_full_network_optimum(instance):
 def test_pricing_adds_the_arcs_the_first_subset_lacks(seed):
     requests, listeners, p = random_round(seed, n_requests=60, n_listeners=12)
     grown = propose(requests, listeners, p)
-    full = propose(requests, listeners, p, prune=False)
+    full = propose_unpruned(requests, listeners, p)
     assert grown.stats["rounds"] > 1
     assert grown.stats["candidates"] < full.stats["candidates"]
     assert (grown.stats["matched"], grown.stats["total_score"]) == (
@@ -124,52 +127,63 @@ def test_potentials_leave_no_residual_arc_with_negative_reduced_cost():
             assert -cost + dist[h] - dist[t] >= 0
 
 
+def _head_potential(c, net, dist, li, position, day) -> int:
+    """The potential of the node an arc at ``position`` enters, as pricing defines it."""
+    node = net.slot_node.get((li, position)) if c.day_cap[day] > 1 else None
+    if node is None:
+        node = net.day_node.get(day)
+    if node is None:
+        node = net.week_node.get(c.day_week[day])
+    return dist[column_generation.SINK] if node is None else dist[node]
+
+
 @pytest.fixture
-def both_screens_compared(monkeypatch):
-    """Run every pair screen both ways and record whether the two agreed."""
-    pytest.importorskip("numpy")
-    screen = column_generation._PairTable.screen
+def screens_checked(monkeypatch):
+    """Before each pricing, find by hand every pair with an omitted arc pricing below the
+    margin; record whether the screen kept all of them, and how many pairs it kept."""
+    price = column_generation._price
     seen = []
 
-    def compared(table, d_request, top, top_key):
-        fast = screen(table, d_request, top, top_key)
-        arrays, table.arrays = table.arrays, None
-        try:
-            plain = screen(table, d_request, top, top_key)
-        finally:
-            table.arrays = arrays
-        seen.append((arrays is not None, fast == plain, len(plain)))
-        return fast
+    def checked(c, active, subset, net, dist, table):
+        needed = set()
+        for i, (r, rank) in enumerate(zip(table.request, table.rank, strict=True)):
+            _, li, base = c.pairs[r][rank]
+            for position, day, score in c.pair_arcs(r, li, base):
+                if (li, position) in subset[r]:
+                    continue
+                head = _head_potential(c, net, dist, li, position, day)
+                if 100 - score + dist[net.request_node[r]] - head < column_generation.MARGIN:
+                    needed.add(i)
+                    break
+        screen = table.screen
+        kept: set[int] = set()
 
-    monkeypatch.setattr(column_generation._PairTable, "screen", compared)
+        def recording(d_request, top, top_key):
+            found = screen(d_request, top, top_key)
+            kept.update(found)
+            return found
+
+        table.screen = recording
+        try:
+            result = price(c, active, subset, net, dist, table)
+        finally:
+            del table.screen
+        seen.append((needed <= kept, len(kept), len(needed)))
+        return result
+
+    monkeypatch.setattr(column_generation, "_price", checked)
     return seen
 
 
 @pytest.mark.usefixtures("first_pairs_one")
 @pytest.mark.parametrize("seed", range(4))
-def test_numpy_and_pure_python_screens_keep_the_same_pairs(seed, both_screens_compared):
+def test_the_pair_screen_keeps_every_pair_that_may_improve_the_flow(seed, screens_checked):
     requests, listeners, p = random_round(seed, n_requests=60, n_listeners=12)
     propose(requests, listeners, p)
-    assert both_screens_compared
-    assert all(vectorised for vectorised, _, _ in both_screens_compared)
-    assert all(same for _, same, _ in both_screens_compared)
-    assert any(kept for _, _, kept in both_screens_compared)
-
-
-@settings(max_examples=200, deadline=None)
-@given(crowded())
-def test_pure_python_screen_reaches_the_full_network_optimum(instance):
-    requests, listeners, p = instance
-    saved = column_generation.FIRST_PAIRS, column_generation.USE_NUMPY
-    column_generation.FIRST_PAIRS, column_generation.USE_NUMPY = 1, False
-    try:
-        grown = propose(requests, listeners, p)
-    finally:
-        column_generation.FIRST_PAIRS, column_generation.USE_NUMPY = saved
-    full = propose(requests, listeners, p, prune=False)
-    assert grown.stats["matched"] == full.stats["matched"]
-    assert grown.stats["total_score"] == full.stats["total_score"]
-    assert_feasible(grown, requests, listeners, p)
+    assert screens_checked
+    assert all(sound for sound, _, _ in screens_checked)
+    assert any(kept for _, kept, _ in screens_checked)
+    assert any(needed for _, _, needed in screens_checked)
 
 
 def test_listener_top_bounds_every_start_of_the_listener():
@@ -189,7 +203,7 @@ def test_listener_top_bounds_every_start_of_the_listener():
     c = captured["c"]
     checked = 0
     for li, positions in enumerate(c.slot_day):
-        for k, u in enumerate(column_generation.URGENCY_KEYS):
+        for k, u in enumerate(EARLINESS_CLASSES):
             points = [c.earliness[u][t] + c.week_load[c.day_week[d]] for t, d in positions.items()]
             if points:
                 assert c.listener_top[li][k] == max(points)
@@ -197,50 +211,56 @@ def test_listener_top_bounds_every_start_of_the_listener():
     assert checked
 
 
+def _reduced_costs_hold(net, flows, dist) -> bool:
+    """Tell whether every residual arc has a non-negative reduced cost under dist."""
+    for t, h, cap, cost, flow in zip(net.tails, net.heads, net.caps, net.costs, flows, strict=True):
+        if flow < cap and cost + dist[t] - dist[h] < 0:
+            return False
+        if flow > 0 and -cost + dist[h] - dist[t] < 0:
+            return False
+    return True
+
+
 @pytest.fixture
-def both_potentials_compared(monkeypatch):
-    """Compute every round's potentials both ways and record whether they agreed."""
-    np = pytest.importorskip("numpy")
+def potentials_checked(monkeypatch):
+    """Check every round's potentials against the residual network they certify."""
+    potentials = column_generation.potentials
     seen = []
 
-    def compared(net, flows):
-        fast = column_generation._potentials_numpy(np, net, flows)
-        plain = column_generation._potentials_queue(net, flows)
-        seen.append((fast == plain, min(plain)))
-        return fast
+    def checked(net, flows):
+        dist = potentials(net, flows)
+        seen.append((_reduced_costs_hold(net, flows, dist), min(dist)))
+        return dist
 
-    monkeypatch.setattr(column_generation, "potentials", compared)
+    monkeypatch.setattr(column_generation, "potentials", checked)
     return seen
 
 
 @pytest.mark.usefixtures("first_pairs_one")
 @pytest.mark.parametrize("seed", range(4))
-def test_numpy_and_pure_python_potentials_agree(seed, both_potentials_compared):
+def test_every_rounds_potentials_certify_its_flow(seed, potentials_checked):
     requests, listeners, p = random_round(seed, n_requests=60, n_listeners=12)
     grown = propose(requests, listeners, p)
-    full = propose(requests, listeners, p, prune=False)
-    assert both_potentials_compared
-    assert all(same for same, _ in both_potentials_compared)
-    assert any(lowest < 0 for _, lowest in both_potentials_compared)
+    full = propose_unpruned(requests, listeners, p)
+    assert potentials_checked
+    assert all(holds for holds, _ in potentials_checked)
+    assert any(lowest < 0 for _, lowest in potentials_checked)
     assert (grown.stats["matched"], grown.stats["total_score"]) == (
         full.stats["matched"],
         full.stats["total_score"],
     )
 
 
-def test_numpy_potentials_refuse_a_negative_cycle():
-    np = pytest.importorskip("numpy")
+def test_potentials_refuse_a_negative_cycle():
     layout = column_generation._Layout()
     a = layout.node()
     layout.edge(column_generation.SOURCE, a, 1, -2)
     layout.edge(a, column_generation.SOURCE, 1, 1)
     with pytest.raises(RuntimeError, match="negative cycle"):
-        column_generation._potentials_numpy(np, layout, [0, 0])
+        column_generation.potentials(layout, [0, 0])
 
 
 def test_groups_that_share_no_listener_are_solved_apart_with_the_same_answer():
-    from dataclasses import replace
-
     first, first_listeners, p = random_round(5, n_requests=40, n_listeners=10)
     second, second_listeners, _ = random_round(6, n_requests=40, n_listeners=10)
     # The second group speaks only Polish and has its own ids.
@@ -259,7 +279,7 @@ def test_groups_that_share_no_listener_are_solved_apart_with_the_same_answer():
     assert together.stats["components"] == sum(a.stats["components"] for a in apart)
     assert together.stats["matched"] > 0
     assert set(together.proposals) == {x for a in apart for x in a.proposals}
-    full = propose(first + second, first_listeners + second_listeners, p, prune=False)
+    full = propose_unpruned(first + second, first_listeners + second_listeners, p)
     assert (together.stats["matched"], together.stats["total_score"]) == (
         full.stats["matched"],
         full.stats["total_score"],

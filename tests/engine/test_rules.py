@@ -3,7 +3,14 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from matching.engine import Interval, Window, check_slot, normalize_organization, propose
+from matching.engine import (
+    Interval,
+    Window,
+    check_slot,
+    messages,
+    normalize_organization,
+    propose,
+)
 
 from .helpers import NOW, listener, params, request
 
@@ -56,6 +63,57 @@ def test_each_hard_rule_removes_the_candidate(name):
     assert check_slot(req, lis, SLOT, params()) != ()
 
 
+CODES = {
+    "unverified": "listener_status",
+    "inactive": "listener_status",
+    "training expired": "training",
+    "no training recorded": "training",
+    "paused": "paused",
+    "no shared language": "language",
+    "no shared modality": "modality",
+    "same organisation": "organization",
+    "practitioner does not match": "do_not_match",
+    "listener does not match": "do_not_match",
+    "declined before": "excluded",
+    "gender preference": "gender",
+    "no practitioner time": "outside_practitioner_times",
+    "no listener time": "outside_listener_times",
+    "listener time off": "listener_time_off",
+    "practitioner time off": "practitioner_time_off",
+    "daily cap used": "daily_limit",
+    "weekly cap used": "weekly_limit",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BREAKS))
+def test_check_slot_names_the_rule_each_break_breaks(name):
+    req_changes, lis_changes = BREAKS[name]
+    assert check_slot(request(**req_changes), listener(**lis_changes), SLOT, params()) == (
+        CODES[name],
+    )
+
+
+def test_notice_horizon_and_buffer_have_their_own_codes():
+    p = params()
+    busy = (
+        Interval(datetime(2026, 3, 4, 11, 5, tzinfo=UTC), datetime(2026, 3, 4, 12, tzinfo=UTC)),
+    )
+    soon = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    assert check_slot(request(), listener(), soon, p) == ("notice",)
+    assert check_slot(request(), listener(), datetime(2026, 3, 17, 10, tzinfo=UTC), p) == (
+        "horizon",
+    )
+    assert check_slot(request(booked=busy), listener(), SLOT, p) == ("practitioner_busy",)
+    # The listener's session that day also fills their daily limit of 1.
+    assert check_slot(request(), listener(booked=busy), SLOT, p) == (
+        "listener_busy",
+        "daily_limit",
+    )
+    assert messages(check_slot(request(), listener(), soon, p), p) == (
+        "less than 24 hours from now",
+    )
+
+
 def test_paused_until_in_the_past_is_not_paused():
     lis = listener(paused_until=datetime(2026, 3, 1, tzinfo=UTC))
     assert check_slot(request(), lis, SLOT, params()) == ()
@@ -71,7 +129,7 @@ def test_training_must_last_until_the_slot():
 def test_met_gender_preference_is_fine_and_never_named_in_reasons():
     req = request(listener_gender="woman", listener_gender_required=True)
     assert check_slot(req, listener(gender="woman"), SLOT, params()) == ()
-    reasons = check_slot(req, listener(gender="man"), SLOT, params())
+    reasons = messages(check_slot(req, listener(gender="man"), SLOT, params()), params())
     assert reasons == ("a stated preference about the listener is not met",)
     assert not any("woman" in r or "gender" in r for r in reasons)
 
@@ -117,8 +175,8 @@ def test_caps_count_in_the_listeners_zone():
     same_tokyo_day = datetime(2026, 3, 4, 10, tzinfo=UTC)  # 19:00 Wed in Tokyo
     same_utc_day = datetime(2026, 3, 3, 9, tzinfo=UTC)  # 18:00 Tue in Tokyo
     req = request(windows=anytime)
-    assert "the listener has reached the daily limit on that day" in check_slot(
-        req, tokyo, same_tokyo_day, params()
+    assert "the listener has reached the daily limit on that day" in messages(
+        check_slot(req, tokyo, same_tokyo_day, params()), params()
     )
     assert check_slot(req, tokyo, same_utc_day, params()) == ()
 

@@ -2,12 +2,19 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from matching.engine import Interval, Window, free_slots, window_intervals
-from matching.engine.slots import resolve
+from matching.engine import Interval, Window, window_intervals
+from matching.engine.slots import bounds, instant, resolve
+from matching.engine.starts import listener_blocks
 
-from .helpers import params
+from .helpers import listener, params
 
 NEW_YORK = "America/New_York"
+
+
+def free_slots(windows, timezone, p, *, time_off=(), booked=()) -> tuple[datetime, ...]:
+    """The block starts of a listener with these times that the time rules leave free."""
+    person = listener(windows=windows, timezone=timezone, time_off=time_off, booked=booked)
+    return tuple(instant(s) for s, _ in listener_blocks(person, p, *bounds(p)))
 
 
 def utc(*args) -> datetime:

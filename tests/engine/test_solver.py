@@ -10,11 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.engine import Interval, Params, Weights, Window, check_slot, free_slots, propose
+from matching.engine import Interval, Params, Weights, Window, check_slot, propose
 from matching.engine.rules import local_day, local_week
 from matching.engine.scoring import score_parts, total
+from matching.engine.slots import block_starts, bounds
 
 from .helpers import NOW, listener, params, request
+from .reference import propose_unpruned
 
 ZONES = ("UTC", "Asia/Tokyo", "America/New_York")
 
@@ -90,7 +92,7 @@ def brute_force(requests, listeners, p) -> tuple[int, int]:
     for req in requests:
         mine = []
         for lis in listeners:
-            for start in free_slots(lis.windows, lis.timezone, p):
+            for start in block_starts(lis.windows, lis.timezone, p, *bounds(p)):
                 if check_slot(req, lis, start, p):
                     continue
                 mine.append((req, lis, start))
@@ -172,7 +174,7 @@ def test_propose_reaches_the_true_optimum_and_breaks_no_rule(instance):
 def test_pruned_and_full_networks_agree(instance):
     requests, listeners, p = instance
     pruned = propose(requests, listeners, p)
-    full = propose(requests, listeners, p, prune=False)
+    full = propose_unpruned(requests, listeners, p)
     assert pruned.stats["matched"] == full.stats["matched"]
     assert pruned.stats["total_score"] == full.stats["total_score"]
     assert pruned.stats["candidates"] <= full.stats["candidates"]

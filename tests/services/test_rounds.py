@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from matching import engine
 from matching.errors import Conflict, NotFound
 from matching.extensions import db
 from matching.models import (
@@ -221,6 +222,14 @@ def test_a_full_day_refuses_the_next_approval(app, programme, make_user):
     assert err.value.code == "slot_taken"
     assert "daily limit" in err.value.message
     assert count(app, Meeting) == 1
+
+
+def test_slot_taken_is_chosen_by_rule_codes_the_engine_has():
+    taken = rounds._TAKEN
+    assert taken.issubset(engine.RULES_BY_CODE)
+    # Taken: the time or a limit went to another booking. The rest: the pair changed.
+    busy_or_limit = {rule.code for rule in engine.RULES if rule.code.endswith(("_busy", "_limit"))}
+    assert taken == busy_or_limit
 
 
 def test_approval_fails_when_the_listener_is_no_longer_eligible(app, programme):
