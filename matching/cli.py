@@ -15,7 +15,7 @@ from matching.errors import ServiceError
 from matching.extensions import db
 from matching.models import OUTBOX_STATUSES, User
 from matching.schemas import bodies, load
-from matching.services import accounts, outbox, rounds
+from matching.services import accounts, calendar, outbox, rounds
 
 
 def register(app: Flask) -> None:
@@ -111,7 +111,7 @@ def outbox_deliver(loop: bool, interval: float, limit: int) -> None:
     """Queue due reminders and send due mail (once, or as a worker with --loop)."""
     while True:
         try:
-            reminders = outbox.queue_reminders()
+            reminders = calendar.queue_reminders()
             db.session.commit()
             outcome = outbox.deliver_due(current_app.config, limit)
         except SQLAlchemyError as err:

@@ -31,7 +31,7 @@ Status = Literal["CONFIRMED", "CANCELLED"]
 
 @dataclass(frozen=True, slots=True)
 class Attendee:
-    """One person invited to a meeting."""
+    """One person invited to a calendar item."""
 
     email: str
     name: str
@@ -40,7 +40,7 @@ class Attendee:
 
 @dataclass(frozen=True, slots=True)
 class CalendarEvent:
-    """One meeting as a calendar sees it; all datetimes are timezone-aware."""
+    """One calendar item as a calendar sees it; all datetimes are timezone-aware."""
 
     uid: str
     sequence: int
@@ -52,6 +52,8 @@ class CalendarEvent:
     summary: str
     description: str
     url: str | None = None
+    # Where or how to join (a link, a place, a phone arrangement); worded neutrally.
+    location: str | None = None
 
 
 class _QuotedNameParameters(Parameters):
@@ -163,6 +165,8 @@ def _vevent(
     vevent.add("dtend", end)
     vevent.add("summary", event.summary)
     vevent.add("description", event.description)
+    if event.location:
+        vevent.add("location", event.location)
     if event.url:
         vevent.add("url", event.url)
     vevent.add("organizer", _address(organizer_email, organizer_name))

@@ -1,7 +1,7 @@
 """Meetings: the only code that creates or changes a meeting.
 
 Every change queues the matching invite for both attendees in the same
-transaction (services/outbox.py), writes an audit event, and only flushes.
+transaction (through services/calendar.py), writes an audit event, and only flushes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from matching import engine
 from matching.errors import Conflict, Invalid, NotAllowed, NotFound
 from matching.extensions import db
 from matching.models import Feedback, Meeting, SupportRequest, User, now_utc
-from matching.services import audit, bookings, engine_input, notices, outbox, validate
+from matching.services import audit, bookings, calendar, engine_input, validate
 from matching.vocabulary import OUTCOMES, RATINGS
 
 
@@ -148,18 +148,6 @@ def list_meetings(
     rows = list(db.session.scalars(query.limit(limit + 1)))
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_cursor
-
-
-def attended_meetings(user: User, *, since: datetime) -> list[Meeting]:
-    """Meetings this person attends that end after ``since``, cancelled ones included."""
-    return list(
-        db.session.scalars(
-            db.select(Meeting)
-            .where((Meeting.practitioner_id == user.id) | (Meeting.listener_id == user.id))
-            .where(Meeting.end_at > since)
-            .order_by(Meeting.start_at, Meeting.id)
-        )
-    )
 
 
 def reschedule_meeting(
@@ -313,25 +301,20 @@ def add_feedback(
 def invite_for(actor: User, meeting_id: int, *, now: datetime | None = None) -> tuple[bytes, str]:
     """The meeting's current invite (REQUEST, or CANCEL once cancelled) and its METHOD."""
     meeting = get_meeting(actor, meeting_id)
-    return notices.invite_ics(meeting, now=now or now_utc())
+    return calendar.invite(calendar.conversation_entry(meeting, actor), now=now)
+
+
+def note_reminded(meeting_ids: list[int], now: datetime) -> None:
+    """Record when the latest reminders of these meetings were queued."""
+    if meeting_ids:
+        db.session.execute(
+            db.update(Meeting)
+            .where(Meeting.id.in_(meeting_ids))
+            .values(reminder_queued_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
 
 
 def _send_invites(meeting: Meeting, kind: str, *, now: datetime, reason: str = "") -> None:
     """Queue the current invite for each attendee who still has an account."""
-    ics, method = notices.invite_ics(meeting, now=now)
-    pairs = ((meeting.practitioner, meeting.listener), (meeting.listener, meeting.practitioner))
-    for person, other in pairs:
-        if not person.active:
-            continue
-        notice = notices.meeting_notice(kind, meeting, person, other, reason=reason)
-        outbox.queue(
-            recipient=person.email,
-            user_id=person.id,
-            meeting_id=meeting.id,
-            subject=notice.subject,
-            text=notice.text,
-            html=notice.html,
-            ics=ics,
-            ics_method=method,
-            kind=kind,
-        )
+    calendar.send(calendar.conversation_entries(meeting), kind, now=now, reason=reason)
