@@ -155,19 +155,32 @@ def release_meeting(meeting: Meeting) -> None:
 def busy_times(
     user_ids: Iterable[int], since: datetime, *, skip_meeting: int | None = None
 ) -> list[tuple[int, datetime, datetime]]:
-    """(user_id, start, end) of every active hold of these people that ends after ``since``."""
-    ids = sorted(set(user_ids))
-    if not ids:
-        return []
-    query = (
+    """(user_id, start, end) of these people's active conversation holds ending after ``since``.
+
+    These block time and count against a listener's limits; held_times gives the rest.
+    """
+    query = _active_holds(user_ids, since).where(Booking.meeting_id.is_not(None))
+    if skip_meeting is not None:
+        query = query.where(Booking.meeting_id != skip_meeting)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def held_times(user_ids: Iterable[int], since: datetime) -> list[tuple[int, datetime, datetime]]:
+    """(user_id, start, end) of these people's other active holds (workshop seats ...).
+
+    These block time like a conversation but count against no limit.
+    """
+    query = _active_holds(user_ids, since).where(Booking.meeting_id.is_(None))
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def _active_holds(user_ids: Iterable[int], since: datetime):
+    return (
         db.select(Booking.user_id, Booking.start_at, Booking.end_at)
-        .where(Booking.user_id.in_(ids))
+        .where(Booking.user_id.in_(sorted(set(user_ids))))
         .where(Booking.active.is_(True))
         .where(Booking.end_at > since)
     )
-    if skip_meeting is not None:
-        query = query.where(Booking.meeting_id.is_distinct_from(skip_meeting))
-    return [tuple(row) for row in db.session.execute(query)]
 
 
 def overlapping_holds() -> list[tuple[int, int]]:
