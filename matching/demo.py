@@ -309,6 +309,18 @@ ANY_DAY = [(day, "08:00", "20:00") for day in range(7)]
 RATINGS = (5, 4, 5, 3, 4, 5, 4, 4, 5, 2, 4, 5, 3, 5, 4)
 
 
+# How listeners meet besides a room of their own: a link, a place (neutral words only).
+LISTENER_PLACES = {
+    "Maya Okafor": {"video_url": "https://meet.example.org/maya-okafor"},
+    "Sofia Marchetti": {"place": "Biblioteca Sormani, Corso di Porta Vittoria 6, Milano — room 2"},
+}
+
+
+def _phone(i: int) -> str:
+    """A number from the range set aside for drama (never a real line)."""
+    return f"+44 20 7946 0{100 + i:03d}"
+
+
 def _email(name: str, kind: str) -> str:
     first = name.split()[0].lower()
     for a, b in (("í", "i"), ("á", "a"), ("é", "e"), ("è", "e"), ("ç", "c")):
@@ -350,7 +362,7 @@ def seed() -> bool:
             "topics": topics,
             "max_sessions_per_week": week,
             "max_sessions_per_day": day,
-        }
+        } | LISTENER_PLACES.get(name, {})
         user = _person(name, "listener", zone, profile, windows)
         if i == 5:  # training ends within the month: flagged on the roster
             soon = (now_utc() + timedelta(days=20)).date()
@@ -359,10 +371,14 @@ def seed() -> bool:
             listeners.verify_listener(coordinator, user.id, valid_until)
     _history(coordinator)
     _todays_round(coordinator)
-    for name, zone, org, field, langs, mods, topics, urgency, windows in PRACTITIONERS:
+    for i, (name, zone, org, field, langs, mods, topics, urgency, windows) in enumerate(
+        PRACTITIONERS
+    ):
         profile = {"organization": org, "field": field, "languages": langs, "modalities": mods}
         user = _person(name, "practitioner", zone, profile | {"topics": topics}, windows)
         request = {"urgency": urgency, "topics": topics, "modalities": mods}
+        if "phone" in mods:
+            request["phone"] = _phone(i)
         requests.create_request(user, load(bodies.NewRequest, request))
     paused = accounts.find_by_email(_email(LISTENERS[7][0], "listener"))
     profiles.pause_listener(paused, now_utc() + timedelta(days=10))
@@ -378,7 +394,12 @@ def _practitioner(name: str, i: int, urgency: str = "routine") -> SupportRequest
         "topics": [("burnout", "grief", "night shifts")[i % 3]],
     }
     user = _person(name, "practitioner", "Europe/London", profile, ANY_DAY)
-    request = {"urgency": urgency, "modalities": ["video", "phone"], "note": ""}
+    request = {
+        "urgency": urgency,
+        "modalities": ["video", "phone"],
+        "note": "",
+        "phone": _phone(50 + i),
+    }
     return requests.create_request(user, load(bodies.NewRequest, request))
 
 

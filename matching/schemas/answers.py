@@ -94,6 +94,8 @@ class Profile(Answer):
     verified = fields.Boolean(metadata={"description": "listeners"})
     training_valid_until = fields.String(allow_none=True, metadata=DAY)
     paused_until = _instant(allow_none=True)
+    video_url = fields.String(allow_none=True, metadata={"description": "listeners"})
+    place = fields.String(allow_none=True, metadata={"description": "listeners"})
 
 
 class Me(User):
@@ -135,10 +137,25 @@ class Pairing(Answer):
     end = _instant(required=True)
 
 
+class Location(Answer):
+    """How to meet: a video link, a phone arrangement (who calls whom) or a place."""
+
+    modality = _words(MODALITIES, required=True)
+    url = fields.String(metadata={"format": "uri"})
+    phone = fields.String()
+    place = fields.String()
+    note = fields.String()
+
+
 class Meeting(Pairing):
     practitioner_id = fields.Integer(required=True)
     status = _words(MEETING_STATUSES, required=True)
     sequence = fields.Integer(required=True)
+    location = fields.Nested(
+        Location,
+        allow_none=True,
+        metadata={"description": "for the two attendees and coordinators; null if not arranged"},
+    )
 
 
 MeetingPage = page_of(Meeting)
@@ -175,6 +192,7 @@ class Request(Answer):
     created_at = _instant(required=True)
     meeting = fields.Nested(Meeting, required=True, allow_none=True)
     note = fields.String(metadata={"description": "only in the owner's export"})
+    phone = fields.String(allow_none=True, metadata={"description": "only in the owner's export"})
 
 
 RequestPage = page_of(Request)

@@ -20,16 +20,20 @@ from matching.schemas.fields import (
     EmailAddress,
     Flag,
     Gender,
+    HttpsUrl,
     Instant,
     Languages,
     OneOf,
+    OptionalText,
     Password,
+    Phone,
     Text,
     TimeZone,
     Topics,
     UserIds,
     Whole,
 )
+from matching.services import validate
 from matching.services.accounts import SELF_SERVICE_ROLES
 from matching.vocabulary import FIELDS, MODALITIES, RATINGS, URGENCIES
 
@@ -42,6 +46,9 @@ COMMENT_MAX = 2000
 SESSIONS_PER_WEEK = (1, 10)
 SESSIONS_PER_DAY = (1, 4)
 MAX_WINDOWS = 50
+VIDEO_URL_MAX = 300
+PLACE_MAX = 200
+PHONE_MAX = validate.PHONE_MAX
 
 
 # --- accounts ---------------------------------------------------------------------
@@ -109,6 +116,12 @@ class ListenerProfile(_Profile):
     gender = Gender(max_len=GENDER_MAX)
     max_sessions_per_week = Whole(low=SESSIONS_PER_WEEK[0], high=SESSIONS_PER_WEEK[1])
     max_sessions_per_day = Whole(low=SESSIONS_PER_DAY[0], high=SESSIONS_PER_DAY[1])
+    video_url = HttpsUrl(
+        max_len=VIDEO_URL_MAX, metadata={"description": "the listener's own video room"}
+    )
+    place = OptionalText(
+        max_len=PLACE_MAX, metadata={"description": "where the listener meets in person"}
+    )
 
 
 PROFILES = {"practitioner": PractitionerProfile, "listener": ListenerProfile}
@@ -158,6 +171,13 @@ class NewRequest(Schema):
     topics = Topics(load_default=list)
     modalities = Choices(MODALITIES, min_items=1)
     note = Text(max_len=NOTE_MAX, load_default="", metadata={"description": "coordinators only"})
+    phone = Phone(
+        load_default=None,
+        metadata={
+            "description": "needed when phone is the only way to meet; the listener sees "
+            "it once a conversation is booked"
+        },
+    )
 
 
 class Listing(Schema):

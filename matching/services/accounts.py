@@ -359,6 +359,7 @@ def erase_user(user: User, password: str) -> None:
     ):
         req.note = ""
         req.topics = []
+        req.phone = None
         if req.status in ("open", "proposed"):
             req.status = "withdrawn"
     rounds.stale_pending_for_user(user)

@@ -109,6 +109,27 @@ class Entry:
 # --- producers ----------------------------------------------------------------------
 
 
+def conversation_place(meeting: Meeting, viewer: User) -> Place | None:
+    """How the two meet, as ``viewer`` (an attendee or a coordinator) may see it.
+
+    None once cancelled, and for conversations booked before places were arranged. The
+    practitioner's number reaches the listener only here, on a booked conversation.
+    """
+    if meeting.modality is None or meeting.status == "cancelled":
+        return None
+    if meeting.modality == "video":
+        return Place("video", url=meeting.join_url)
+    if meeting.modality == "in_person":
+        return Place("in_person", place=meeting.place)
+    if viewer.id == meeting.practitioner_id:
+        note = notices.phone_note("practitioner", notices.first_name(meeting.listener))
+    elif viewer.id == meeting.listener_id:
+        note = notices.phone_note("listener", notices.first_name(meeting.practitioner))
+    else:
+        note = notices.phone_note("coordinator", "")
+    return Place("phone", phone=meeting.request.phone, note=note)
+
+
 def conversation_entry(meeting: Meeting, viewer: User) -> Entry:
     """The meeting as ``viewer`` sees it (an attendee, or a coordinator looking at it)."""
     attendees = tuple(
@@ -133,6 +154,7 @@ def conversation_entry(meeting: Meeting, viewer: User) -> Entry:
         summary=notices.summary("meeting"),
         url=notices.meeting_url(meeting),
         source=Source("meeting", meeting.id),
+        place=conversation_place(meeting, viewer),
         other=other,
     )
 

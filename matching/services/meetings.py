@@ -7,6 +7,8 @@ transaction (through services/calendar.py), writes an audit event, and only flus
 from __future__ import annotations
 
 import dataclasses
+import secrets
+from collections.abc import Collection
 from datetime import datetime
 
 from flask import current_app
@@ -17,7 +19,7 @@ from matching.errors import Conflict, Invalid, NotAllowed, NotFound
 from matching.extensions import db
 from matching.models import Feedback, Meeting, SupportRequest, User, now_utc
 from matching.services import audit, bookings, calendar, engine_input, validate
-from matching.vocabulary import OUTCOMES, RATINGS
+from matching.vocabulary import MODALITIES, OUTCOMES, RATINGS
 
 
 def _end(meeting: Meeting, status: str) -> None:
@@ -26,8 +28,9 @@ def _end(meeting: Meeting, status: str) -> None:
     bookings.release_meeting(meeting)
 
 
-def meeting_dict(meeting: Meeting) -> dict:
-    return {
+def meeting_dict(meeting: Meeting, viewer: User | None = None) -> dict:
+    """The meeting for the API; with a viewer (an attendee or a coordinator), how to meet."""
+    data = {
         "id": meeting.id,
         "request_id": meeting.request_id,
         "practitioner_id": meeting.practitioner_id,
@@ -37,6 +40,10 @@ def meeting_dict(meeting: Meeting) -> dict:
         "status": meeting.status,
         "sequence": meeting.sequence,
     }
+    if viewer is not None and (viewer.role == "coordinator" or attends(viewer, meeting)):
+        place = calendar.conversation_place(meeting, viewer)
+        data["location"] = place.as_dict() if place else None
+    return data
 
 
 def meetings_for(user: User, *, upcoming_only: bool = False) -> list[Meeting]:
@@ -84,6 +91,39 @@ def meeting_uid(meeting_id: int) -> str:
     return f"meeting-{meeting_id}@{current_app.config['SERVICE_HOST']}"
 
 
+def way_to_meet(
+    asked: Collection[str], offered: Collection[str], *, phone: bool, place: bool
+) -> str:
+    """Choose how a pair meets: the first shared way, in the order of MODALITIES, that can
+    be arranged (video always; phone with the request's number; in person with the
+    listener's place). With none, video: a room can always be made.
+    """
+    ready = {"video": True, "phone": phone, "in_person": place}
+    for way in MODALITIES:
+        if way in asked and way in offered and ready[way]:
+            return way
+    return "video"
+
+
+def video_room_url() -> str:
+    """A new room from the VIDEO_ROOM_URL template, under a name nobody can guess."""
+    return current_app.config["VIDEO_ROOM_URL"].replace("{room}", secrets.token_hex(10))
+
+
+def arrange_place(meeting: Meeting) -> None:
+    """Fix how the two will meet, once, when the conversation is booked."""
+    req, profile = meeting.request, meeting.listener.listener_profile
+    offered = profile.modalities if profile else ()
+    place = profile.place if profile else None
+    meeting.modality = way_to_meet(
+        req.modalities, offered, phone=bool(req.phone), place=bool(place)
+    )
+    if meeting.modality == "video":
+        meeting.join_url = (profile.video_url if profile else None) or video_room_url()
+    elif meeting.modality == "in_person":
+        meeting.place = place
+
+
 def create_meeting(actor: User, proposal, *, now: datetime | None = None) -> Meeting:
     """Create the meeting for an approved proposal (the caller has re-checked the slot).
 
@@ -103,6 +143,7 @@ def create_meeting(actor: User, proposal, *, now: datetime | None = None) -> Mee
     db.session.add(meeting)
     db.session.flush()
     meeting.uid = meeting_uid(meeting.id)
+    arrange_place(meeting)
     bookings.hold_meeting(meeting)
     req = proposal.request
     if req.status in ("open", "proposed"):

@@ -109,6 +109,19 @@ def organizer() -> tuple[str, str]:
 # --- how to meet --------------------------------------------------------------------
 
 
+# Who calls whom on a phone conversation: the listener calls the practitioner.
+PHONE_NOTES = {
+    "practitioner": "{other} will call you on this number.",
+    "listener": "Please call {other} on this number.",
+    "coordinator": "The listener calls the practitioner on this number.",
+}
+
+
+def phone_note(viewer: str, other: str) -> str:
+    """Who calls whom, in words for the practitioner, the listener or a coordinator."""
+    return PHONE_NOTES[viewer].format(other=other)
+
+
 def place_lines(place: Place | None) -> list[str]:
     """How to join, in short neutral sentences (for the calendar and the e-mail)."""
     if place is None:
