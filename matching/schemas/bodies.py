@@ -35,7 +35,15 @@ from matching.schemas.fields import (
 )
 from matching.services import validate
 from matching.services.accounts import SELF_SERVICE_ROLES
-from matching.vocabulary import FIELDS, MODALITIES, RATINGS, URGENCIES
+from matching.vocabulary import (
+    EVENT_KINDS,
+    EVENT_MODALITIES,
+    FIELDS,
+    MODALITIES,
+    OPEN_TO,
+    RATINGS,
+    URGENCIES,
+)
 
 NAME_MAX = 80
 ORGANIZATION_MAX = 120
@@ -49,6 +57,11 @@ MAX_WINDOWS = 50
 VIDEO_URL_MAX = 300
 PLACE_MAX = 200
 PHONE_MAX = validate.PHONE_MAX
+TITLE_MAX = 120
+DESCRIPTION_MAX = 4000
+LOCATION_MAX = 300
+CAPACITY = (1, 500)
+LARGEST_ID = 2**31 - 1
 
 
 # --- accounts ---------------------------------------------------------------------
@@ -219,3 +232,42 @@ class Cancellation(Schema):
 class NewFeedback(Schema):
     rating = Whole(low=min(RATINGS), high=max(RATINGS), required=True)
     comment = Text(max_len=COMMENT_MAX, load_default="")
+
+
+# --- programme events -------------------------------------------------------------
+
+
+class NewEvent(Schema):
+    """A workshop or seminar; `location` is its https video link or its place."""
+
+    kind = OneOf(EVENT_KINDS, required=True)
+    title = Text(max_len=TITLE_MAX, fill=True, required=True)
+    description = Text(max_len=DESCRIPTION_MAX, load_default="")
+    start = Instant(required=True)
+    end = Instant(required=True, metadata={"description": "after the start"})
+    timezone = TimeZone(metadata={"description": "the zone the time is shown in (default: yours)"})
+    modality = OneOf(EVENT_MODALITIES, required=True)
+    location = Text(max_len=LOCATION_MAX, fill=True, required=True)
+    capacity = Whole(low=CAPACITY[0], high=CAPACITY[1], required=True)
+    registration_closes = Instant(required=True, metadata={"description": "at or before the start"})
+    requires_approval = Flag(load_default=False)
+    open_to = Choices(OPEN_TO, min_items=1, load_default=lambda: ["practitioner"])
+    facilitator_id = Whole(
+        low=1,
+        high=LARGEST_ID,
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "a listener or a coordinator"},
+    )
+
+
+class EventChange(NewEvent):
+    """Any of an event's fields; the others keep their value."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("partial", True)
+        super().__init__(*args, **kwargs)
+
+
+class Attendance(Schema):
+    attended = Flag(required=True)

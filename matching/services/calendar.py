@@ -34,7 +34,7 @@ from typing import Literal
 
 from matching import ical
 from matching.extensions import db
-from matching.models import Meeting, OutboxMessage, User, now_utc
+from matching.models import Event, Meeting, OutboxMessage, Registration, User, now_utc
 from matching.services import notices, outbox
 
 REMINDER_LEAD = timedelta(hours=24)
@@ -168,6 +168,60 @@ def conversation_entries(meeting: Meeting) -> tuple[Entry, ...]:
     )
 
 
+def event_place(event: Event) -> Place:
+    """Where a group session meets: its video link or its place."""
+    if event.modality == "video":
+        return Place("video", url=event.location)
+    return Place("in_person", place=event.location)
+
+
+def registration_entry(registration: Registration) -> Entry:
+    """The registrant's own entry: their seat, with nobody else named.
+
+    CONFIRMED while the seat is confirmed and the event goes ahead, CANCELLED after
+    (withdrawn, or the event cancelled). The registrant is the only ATTENDEE.
+    """
+    event, person = registration.event, registration.user
+    confirmed = registration.status == "confirmed" and event.status == "published"
+    return Entry(
+        uid=registration.uid,
+        sequence=registration.sequence,
+        start=event.start_at,
+        end=event.end_at,
+        status="CONFIRMED" if confirmed else "CANCELLED",
+        recipient=person,
+        attendees=(ical.Attendee(email=person.email, name=person.display_name),),
+        summary=notices.summary("event"),
+        url=notices.event_url(event),
+        source=Source("registration", registration.id),
+        place=event_place(event),
+        title=event.title,
+    )
+
+
+def facilitator_entry(event: Event, person: User | None = None) -> Entry:
+    """The facilitator's entry (``person``: a former facilitator, whose entry is cancelled).
+
+    The facilitator is the only ATTENDEE; the UID and SEQUENCE are the event's.
+    """
+    person = person or event.facilitator
+    current = person.id == event.facilitator_id and event.status == "published"
+    return Entry(
+        uid=event.uid,
+        sequence=event.sequence,
+        start=event.start_at,
+        end=event.end_at,
+        status="CONFIRMED" if current else "CANCELLED",
+        recipient=person,
+        attendees=(ical.Attendee(email=person.email, name=person.display_name),),
+        summary=notices.summary("event"),
+        url=notices.event_url(event),
+        source=Source("event", event.id),
+        place=event_place(event),
+        title=event.title,
+    )
+
+
 # --- consumers ----------------------------------------------------------------------
 
 
@@ -225,7 +279,28 @@ def due_entries(now: datetime, lead: timedelta = REMINDER_LEAD) -> list[Entry]:
         .where(Meeting.start_at <= now + lead)
         .order_by(Meeting.start_at, Meeting.id)
     )
-    return [entry for meeting in meetings for entry in conversation_entries(meeting)]
+    seats = db.session.scalars(
+        db.select(Registration)
+        .join(Event, Event.id == Registration.event_id)
+        .where(Registration.status == "confirmed")
+        .where(Event.status == "published")
+        .where(Event.start_at > now)
+        .where(Event.start_at <= now + lead)
+        .order_by(Event.start_at, Registration.id)
+    )
+    facilitated = db.session.scalars(
+        db.select(Event)
+        .where(Event.status == "published")
+        .where(Event.facilitator_id.is_not(None))
+        .where(Event.start_at > now)
+        .where(Event.start_at <= now + lead)
+        .order_by(Event.start_at, Event.id)
+    )
+    return [
+        *(entry for meeting in meetings for entry in conversation_entries(meeting)),
+        *(registration_entry(seat) for seat in seats),
+        *(facilitator_entry(event) for event in facilitated),
+    ]
 
 
 def queue_reminders(now: datetime | None = None) -> int:
@@ -261,6 +336,19 @@ def feed_entries(user: User, since: datetime) -> list[Entry]:
         .order_by(Meeting.start_at, Meeting.id)
     )
     entries = [conversation_entry(meeting, user) for meeting in rows]
+    # Seats the person had (cancelled ones stay, marked cancelled), and what they facilitate.
+    seats = db.session.scalars(
+        db.select(Registration)
+        .join(Event, Event.id == Registration.event_id)
+        .where(Registration.user_id == user.id)
+        .where(Registration.confirmed_at.is_not(None))
+        .where(Event.end_at > since)
+    )
+    entries += [registration_entry(seat) for seat in seats]
+    facilitated = db.session.scalars(
+        db.select(Event).where(Event.facilitator_id == user.id).where(Event.end_at > since)
+    )
+    entries += [facilitator_entry(event) for event in facilitated]
     return sorted(entries, key=lambda e: (e.start, e.uid))
 
 

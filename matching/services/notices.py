@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, render_template
 
 from matching import ical
-from matching.models import Meeting, User
+from matching.models import Event, Meeting, User
 
 if TYPE_CHECKING:  # services/calendar.py imports this module to word its entries
     from matching.services.calendar import Entry, Place
@@ -38,6 +38,7 @@ KINDS = {
         "pending",
         "rejected",
         "expired",
+        "called_off",
     ),
 }
 SUBJECT_PREFIX = {
@@ -50,6 +51,7 @@ SUBJECT_PREFIX = {
     "pending": "Registration received",
     "rejected": "No seat this time",
     "expired": "Your offer has passed",
+    "called_off": "Cancelled",
 }
 DESCRIPTION = {
     "meeting": (
@@ -87,6 +89,10 @@ def base_url() -> str:
 
 def meeting_url(meeting: Meeting) -> str:
     return f"{base_url()}/meetings/{meeting.id}"
+
+
+def event_url(event: Event) -> str:
+    return f"{base_url()}/events/{event.id}"
 
 
 def feed_url(raw_token: str) -> str:
@@ -221,10 +227,15 @@ def notice(entry: Entry, kind: str, *, reason: str = "", **words) -> Notice:
         "reason": reason,
         "url": entry.url,
         "item": "conversation" if item == "meeting" else "group session",
+        "facilitating": entry.source.kind == "event",
         "place": place_lines(entry.place) if confirmed and kind != "cancel" else [],
         "service": cfg["SERVICE_NAME"],
         "calendar_url": f"{base_url()}/meetings/calendar",
-    } | words
+    } | {
+        # Instants among the extra words are shown in the recipient's zone too.
+        name: local_time(value, recipient.timezone) if isinstance(value, datetime) else value
+        for name, value in words.items()
+    }
     subject = f"{SUBJECT_PREFIX[kind]}: {short}, {when}"
     return Notice(
         subject=subject[:200],
