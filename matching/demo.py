@@ -3,7 +3,9 @@
 Besides today's open requests it holds a coordinator's day: conversations held in past
 weeks (with outcomes and feedback, so the programme figures have something to show and
 something to withhold), a round with proposals waiting for review, a listener whose
-training ends soon and one who is paused.
+training ends soon and one who is paused. The programme's group sessions: last month's
+workshop (attendance and ratings), this month's, nearly full with a waiting list and a
+seat on offer, and a seminar a listener facilitates, with a registration to approve.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from matching.schemas import bodies, load
 from matching.services import (
     accounts,
     availability,
+    events,
     listeners,
     meetings,
     profiles,
@@ -382,6 +385,7 @@ def seed() -> bool:
         requests.create_request(user, load(bodies.NewRequest, request))
     paused = accounts.find_by_email(_email(LISTENERS[7][0], "listener"))
     profiles.pause_listener(paused, now_utc() + timedelta(days=10))
+    _programme_events(coordinator)
     return True
 
 
@@ -435,6 +439,75 @@ def _todays_round(coordinator) -> None:
         _practitioner(name, i, ("urgent", "soon", "routine", "routine", "soon")[i])
     db.session.commit()
     rounds.run_round(coordinator)
+
+
+WORKSHOP = {
+    "kind": "workshop",
+    "title": "Carrying other people's stories",
+    "description": (
+        "A monthly workshop for people who listen to hard things all day: what it does to "
+        "us, what helps, and an hour to practise it together. Cameras optional."
+    ),
+    "timezone": "Europe/London",
+    "modality": "video",
+    "location": "https://meet.example.org/alongside-workshop",
+    "requires_approval": False,
+    "open_to": ["practitioner"],
+}
+SEMINAR = {
+    "kind": "seminar",
+    "title": "Rest after night shifts",
+    "description": "A seminar on sleep and recovery after night work, with a listener "
+    "who spent twenty years on night shifts.",
+    "timezone": "Europe/Rome",
+    "modality": "in_person",
+    "location": "Biblioteca Sormani, Corso di Porta Vittoria 6, Milano — room 2",
+    "capacity": 25,
+    "requires_approval": True,
+    "open_to": ["practitioner", "listener"],
+}
+
+
+def _event(coordinator, values: dict, start, hours: float, *, now=None):
+    body = values | {
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=hours)).isoformat(),
+        "registration_closes": (start - timedelta(hours=2)).isoformat(),
+    }
+    return events.create_event(coordinator, load(bodies.NewEvent, body), now=now)
+
+
+def _programme_events(coordinator) -> None:
+    """Last month's workshop, this month's nearly full one, and a seminar to approve."""
+    people = [accounts.find_by_email(_email(p[0], "practitioner")) for p in PRACTITIONERS]
+    base = now_utc().replace(hour=17, minute=0, second=0, microsecond=0)
+
+    # Held four weeks ago: attendance marked and rated, for the programme figures.
+    held = base - timedelta(days=28)
+    before, after = held - timedelta(days=10), held + timedelta(hours=3)
+    past = _event(coordinator, WORKSHOP | {"capacity": 10}, held, 2, now=before)
+    for person in people[:8]:
+        events.register(person, past.id, now=before)
+    db.session.flush()
+    for n, seat in enumerate(events.roster(coordinator, past.id)[1]):
+        events.mark_attendance(coordinator, seat["id"], n != 3, now=after)
+    for person, rating in zip(people[:6], (5, 4, 5, 4, 3, 5), strict=True):
+        comment = "Good to hear I am not the only one." if rating == 5 else ""
+        events.add_feedback(person, past.id, rating, comment, now=after)
+
+    # This month's: ten seats, thirteen people; one withdrew, so a seat is on offer.
+    workshop = _event(coordinator, WORKSHOP | {"capacity": 10}, base + timedelta(days=10), 2)
+    seats = [events.register(person, workshop.id) for person in people[:13]]
+    events.withdraw(seats[4].user, seats[4].id)
+
+    # A seminar in person, facilitated by a listener, each seat approved by a coordinator.
+    maya = accounts.find_by_email(_email(LISTENERS[0][0], "listener"))
+    sofia = accounts.find_by_email(_email(LISTENERS[6][0], "listener"))
+    start = base.replace(hour=8, minute=30) + timedelta(days=12)
+    seminar = _event(coordinator, SEMINAR | {"facilitator_id": maya.id}, start, 1.5)
+    asked = [events.register(p, seminar.id) for p in (people[8], people[9], sofia)]
+    events.approve(coordinator, asked[0].id)
+    events.approve(coordinator, asked[2].id)
 
 
 def logins_text() -> str:
