@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import io
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ import vobject
 
 from matching import ical
 from matching.ical import DEFAULT_SUMMARY, Attendee, CalendarEvent
+from tests.support.calendars import read_three_ways
 
 ORGANIZER = "noreply@alongside.example"
 ORGANIZER_NAME = "Alongside"
@@ -274,68 +274,6 @@ MEETINGS = [
     pytest.param(BERLIN, datetime(2026, 7, 14, 18, 0), datetime(2026, 7, 14, 16, 0), id="ber-july"),
     pytest.param(BERLIN, datetime(2026, 1, 13, 18, 0), datetime(2026, 1, 13, 17, 0), id="ber-jan"),
 ]
-
-
-def parse_with_icalendar(ics: bytes) -> list[dict]:
-    calendar = icalendar.Calendar.from_ical(ics)
-    return [
-        {
-            "uid": str(vevent["UID"]),
-            "sequence": vevent.decoded("SEQUENCE"),
-            "start": vevent.decoded("DTSTART"),
-            "end": vevent.decoded("DTEND"),
-            "status": str(vevent["STATUS"]),
-            "method": str(calendar["METHOD"]),
-        }
-        for vevent in calendar.walk("VEVENT")
-    ]
-
-
-def parse_with_vobject(ics: bytes) -> list[dict]:
-    calendar = vobject.readOne(io.StringIO(ics.decode("utf-8")))
-    return [
-        {
-            "uid": vevent.uid.value,
-            "sequence": int(vevent.sequence.value),
-            "start": vevent.dtstart.value,
-            "end": vevent.dtend.value,
-            "status": vevent.status.value,
-            "method": calendar.method.value,
-        }
-        for vevent in calendar.vevent_list
-    ]
-
-
-def parse_with_icaljs(icaljs, ics: bytes) -> list[dict]:
-    return [
-        {
-            "uid": event["uid"],
-            "sequence": event["sequence"],
-            "start": datetime.fromisoformat(event["start_utc"]),
-            "end": datetime.fromisoformat(event["end_utc"]),
-            "status": event["status"],
-            "method": event["method"],
-        }
-        for event in icaljs(ics)
-    ]
-
-
-def read_three_ways(icaljs, ics: bytes) -> list[dict]:
-    """Parse with all three parsers, check they agree, return the common reading."""
-    readings = {
-        "icalendar": parse_with_icalendar(ics),
-        "vobject": parse_with_vobject(ics),
-        "ical.js": parse_with_icaljs(icaljs, ics),
-    }
-    for name, events in readings.items():
-        for event in events:
-            for key in ("start", "end"):
-                assert event[key].utcoffset() == timedelta(0), (name, key, event[key])
-                event[key] = event[key].astimezone(UTC)
-    first = readings["icalendar"]
-    assert readings["vobject"] == first
-    assert readings["ical.js"] == first
-    return first
 
 
 @pytest.mark.parametrize(("zone", "local_start", "utc_start"), MEETINGS)
