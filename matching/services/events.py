@@ -161,14 +161,35 @@ def position(registration: Registration) -> int | None:
     return ahead + 1
 
 
-def registration_dict(registration: Registration) -> dict:
+def positions(registrations: list[Registration]) -> dict[int, int]:
+    """Place on the waiting list of each waiting registration, in one query."""
+    waiting = [r.id for r in registrations if r.status == "waitlisted"]
+    if not waiting:
+        return {}
+    ahead = db.aliased(Registration)
+    rows = db.session.execute(
+        db.select(Registration.id, db.func.count(ahead.id))
+        .outerjoin(
+            ahead,
+            (ahead.event_id == Registration.event_id)
+            & (ahead.status == "waitlisted")
+            & (ahead.number < Registration.number),
+        )
+        .where(Registration.id.in_(waiting))
+        .group_by(Registration.id)
+    )
+    return {registration_id: count + 1 for registration_id, count in rows}
+
+
+def registration_dict(registration: Registration, place: int | None = None) -> dict:
+    """The registration for the API (``place``: its waiting-list position, if known)."""
     data = {
         "id": registration.id,
         "event_id": registration.event_id,
         "status": registration.status,
     }
     if registration.status == "waitlisted":
-        data["position"] = position(registration)
+        data["position"] = place or position(registration)
     if registration.status == "offered" and registration.offer_expires:
         data["offer_expires"] = registration.offer_expires.isoformat()
     return data
@@ -181,7 +202,12 @@ def sees_location(viewer: User, event: Event, registration: Registration | None)
     return registration is not None and registration.status == "confirmed"
 
 
-def event_dict(event: Event, viewer: User, registration: Registration | None = None) -> dict:
+def event_dict(
+    event: Event,
+    viewer: User,
+    registration: Registration | None = None,
+    place: int | None = None,
+) -> dict:
     data = {
         "id": event.id,
         "kind": event.kind,
@@ -202,7 +228,7 @@ def event_dict(event: Event, viewer: User, registration: Registration | None = N
     if sees_location(viewer, event, registration):
         data["location"] = event.location
     if registration is not None:
-        data["my_registration"] = registration_dict(registration)
+        data["my_registration"] = registration_dict(registration, place)
     return data
 
 

@@ -180,3 +180,31 @@ def test_the_roster_and_feedback_are_for_coordinators_and_the_facilitator(app, a
     assert api(people["listener"]).post(f"{url}/feedback", json={"rating": 4}).status_code == 404
     answer = api(people["facilitator"]).get(f"{url}/feedback").json
     assert answer == {"count": 1, "withheld": True}
+
+
+def test_the_list_costs_the_same_few_queries_however_many_events(app, api, people, count_queries):
+    first = api(people["practitioners"][0])
+    filler = api(people["practitioners"][1])
+    added: list[int] = []
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            days = 3 + len(added)
+            added.append(
+                new_event(app, people["coordinator"], capacity=1, start=future_start(days))
+            )
+            eid = added[-1]
+            filler.post(f"/api/v1/events/{eid}/registrations")
+            first.post(f"/api/v1/events/{eid}/registrations")  # waits: a position to find
+
+    def cost() -> int:
+        with count_queries() as counted:
+            r = first.get("/api/v1/events")
+        assert r.status_code == 200
+        assert {e["my_registration"]["position"] for e in r.json["items"]} == {1}
+        return counted["n"]
+
+    add(2)
+    few = cost()
+    add(8)
+    assert cost() == few

@@ -41,7 +41,12 @@ def index(query):
     viewer = api_user()
     rows, next_cursor = events.list_events(viewer, after=query.get("cursor"))
     mine = events.registrations_of(viewer, rows)
-    items = [events.event_dict(e, viewer, mine.get(e.id)) for e in rows]
+    places = events.positions(list(mine.values()))
+    items = []
+    for event in rows:
+        registration = mine.get(event.id)
+        place = places.get(registration.id) if registration else None
+        items.append(events.event_dict(event, viewer, registration, place))
     return listing(items, next_cursor)
 
 
