@@ -36,7 +36,6 @@ from matching.schemas.bodies import (
 )
 from matching.security import guard_pages
 from matching.services import events, validate
-from matching.services.calendar import event_place
 from matching.vocabulary import (
     EVENT_KIND_WORDS,
     EVENT_MODALITY_WORDS,
@@ -127,36 +126,15 @@ def index():
 @bp.get("/events/<int:event_id>")
 def show(event_id: int):
     event = events.get_event(current_user, event_id)
-    registration = events.latest_registration(current_user, event)
-    now = now_utc()
-    staff = events.may_see_roster(current_user, event)
-    confirmed = registration is not None and registration.status == "confirmed"
     return render_template(
         "events/show.html",
         event=event,
-        registration=registration,
-        position=events.position(registration) if registration else None,
-        place=event_place(event)
-        if events.sees_location(current_user, event, registration)
-        else None,
-        open=events.registration_open(event, now),
-        seats_left=events.seats_left(event),
-        active=registration is not None and registration.status in ACTIVE,
-        staff=staff,
-        ended=event.end_at <= now,
-        feedback_open=confirmed
-        and event.end_at <= now
-        and not events.feedback_given(current_user, event),
-        feedback_given=confirmed and events.feedback_given(current_user, event),
-        summary=events.feedback_summary(current_user, event.id) if staff else None,
         words=REGISTRATION_WORDS,
         kinds=EVENT_KIND_WORDS,
         form=ConfirmForm(),
         feedback_form=EventFeedbackForm(),
+        **events.page_state(current_user, event),
     )
-
-
-ACTIVE = ("pending_approval", "confirmed", "offered", "waitlisted")
 
 
 def _back_to_event(event_id: int, message: str, category: str = "success"):

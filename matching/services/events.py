@@ -232,6 +232,31 @@ def event_dict(
     return data
 
 
+def page_state(viewer: User, event: Event, *, now: datetime | None = None) -> dict:
+    """What an event's page shows ``viewer``: their place, how to join, what they may do."""
+    now = now or now_utc()
+    registration = latest_registration(viewer, event)
+    staff = may_see_roster(viewer, event)
+    confirmed = registration is not None and registration.status == "confirmed"
+    ended = event.end_at <= now
+    given = confirmed and feedback_given(viewer, event)
+    return {
+        "registration": registration,
+        "position": position(registration) if registration else None,
+        "active": registration is not None and registration.status in ACTIVE_REGISTRATION_STATUSES,
+        "place": (
+            calendar.event_place(event) if sees_location(viewer, event, registration) else None
+        ),
+        "open": registration_open(event, now),
+        "seats_left": seats_left(event),
+        "staff": staff,
+        "ended": ended,
+        "feedback_open": confirmed and ended and not given,
+        "feedback_given": given,
+        "summary": feedback_summary(viewer, event.id) if staff else None,
+    }
+
+
 # --- the lock and the seats ---------------------------------------------------------
 
 
