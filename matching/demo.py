@@ -457,8 +457,8 @@ WORKSHOP = {
 SEMINAR = {
     "kind": "seminar",
     "title": "Rest after night shifts",
-    "description": "A seminar on sleep and recovery after night work, with a listener "
-    "who spent twenty years on night shifts.",
+    "description": "Sleep and recovery after night work: what the evidence says, and what "
+    "colleagues have found helps. Coffee from 9:15.",
     "timezone": "Europe/Rome",
     "modality": "in_person",
     "location": "Biblioteca Sormani, Corso di Porta Vittoria 6, Milano — room 2",
@@ -500,12 +500,13 @@ def _programme_events(coordinator) -> None:
     seats = [events.register(person, workshop.id) for person in people[:13]]
     events.withdraw(seats[4].user, seats[4].id)
 
-    # A seminar in person, facilitated by a listener, each seat approved by a coordinator.
-    maya = accounts.find_by_email(_email(LISTENERS[0][0], "listener"))
+    # A seminar in Milan, facilitated by a listener who lives there, each seat approved.
     sofia = accounts.find_by_email(_email(LISTENERS[6][0], "listener"))
+    jonas = accounts.find_by_email(_email(LISTENERS[2][0], "listener"))
     start = base.replace(hour=8, minute=30) + timedelta(days=12)
-    seminar = _event(coordinator, SEMINAR | {"facilitator_id": maya.id}, start, 1.5)
-    asked = [events.register(p, seminar.id) for p in (people[8], people[9], sofia)]
+    seminar = _event(coordinator, SEMINAR | {"facilitator_id": sofia.id}, start, 1.5)
+    giulia = accounts.find_by_email(_email("Giulia Romano", "practitioner"))
+    asked = [events.register(p, seminar.id) for p in (giulia, people[8], jonas)]
     events.approve(coordinator, asked[0].id)
     events.approve(coordinator, asked[2].id)
 

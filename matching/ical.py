@@ -54,6 +54,8 @@ class CalendarEvent:
     url: str | None = None
     # Where or how to join (a link, a place, a phone arrangement); worded neutrally.
     location: str | None = None
+    # What the alarm before the start says.
+    reminder: str = REMINDER_TEXT
 
 
 class _QuotedNameParameters(Parameters):
@@ -96,7 +98,7 @@ def invite(
         with_attendees=True,
     )
     if not cancelled:
-        vevent.add_component(_reminder())
+        vevent.add_component(_reminder(event.reminder))
     calendar.add_component(vevent)
     return calendar.to_ical()
 
@@ -128,7 +130,7 @@ def feed(
             with_attendees=False,
         )
         if event.status == "CONFIRMED":
-            vevent.add_component(_reminder())
+            vevent.add_component(_reminder(event.reminder))
         calendar.add_component(vevent)
     return calendar.to_ical()
 
@@ -192,11 +194,11 @@ def _address(email: str, name: str) -> vCalAddress:
     return address
 
 
-def _reminder() -> Alarm:
+def _reminder(text: str) -> Alarm:
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("trigger", -REMINDER_BEFORE)
-    alarm.add("description", REMINDER_TEXT)
+    alarm.add("description", text)
     return alarm
 
 

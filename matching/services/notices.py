@@ -60,6 +60,8 @@ DESCRIPTION = {
     ),
     "event": "A group session arranged through {service}. The link below shows the details.",
 }
+# What the calendar's alarm says before each family of items.
+ALARM = {"meeting": ical.REMINDER_TEXT, "event": "Reminder: group session in 15 minutes"}
 # The configured calendar title of each family of items.
 SUMMARY_SETTING = {"meeting": "CALENDAR_SUMMARY", "event": "EVENT_CALENDAR_SUMMARY"}
 
@@ -177,6 +179,7 @@ def calendar_event(entry: Entry, *, now: datetime) -> ical.CalendarEvent:
         description="\n".join(lines),
         url=entry.url,
         location=place_location(entry.place) if entry.status == "CONFIRMED" else None,
+        reminder=ALARM[item],
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import icalendar
 import pytest
 
 from matching.extensions import db
@@ -73,6 +74,9 @@ def test_every_event_invite_is_read_alike_and_names_only_its_recipient(
         assert reading["status"] == ("CANCELLED" if row.kind == "cancel" else "CONFIRMED")
         assert reading["end"] - reading["start"] == timedelta(hours=2)
         assert_calendar_neutral(row.ics)
+        alarms = icalendar.Calendar.from_ical(row.ics).walk("VALARM")
+        wanted = [] if row.kind == "cancel" else ["Reminder: group session in 15 minutes"]
+        assert [str(a["DESCRIPTION"]) for a in alarms] == wanted
         seen.append(
             (row.recipient, row.kind, reading["uid"], reading["sequence"], reading["start"])
         )

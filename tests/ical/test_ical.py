@@ -159,6 +159,16 @@ def test_request_reminds_fifteen_minutes_before_in_neutral_words(assert_calendar
     assert_calendar_neutral(ics)
 
 
+def test_the_alarm_says_what_the_caller_asks_and_a_location_is_written_when_given():
+    event = make_event(reminder="Reminder: group session in 15 minutes", location="Room 4")
+    vevent = only_vevent(request(event))
+
+    [alarm] = vevent.walk("VALARM")
+    assert str(alarm["DESCRIPTION"]) == "Reminder: group session in 15 minutes"
+    assert str(vevent["LOCATION"]) == "Room 4"
+    assert "LOCATION" not in only_vevent(request())
+
+
 def test_url_is_written_only_when_given():
     with_url = only_vevent(request(make_event(url="https://alongside.example/meetings/42")))
     without_url = only_vevent(request())
