@@ -14,7 +14,7 @@ from matching.services import accounts, bookings
 from tests.support.events import new_event
 
 SEATS, PEOPLE = 10, 30
-TRIALS = {"threads": 2, "gunicorn": 3}
+TRIALS = {"threads": 3, "gunicorn": 5}
 
 
 def _tokens(app, user_ids: list[int]) -> list[str]:
