@@ -15,7 +15,7 @@ from matching.errors import ServiceError
 from matching.extensions import db
 from matching.models import OUTBOX_STATUSES, User
 from matching.schemas import bodies, load
-from matching.services import accounts, outbox, rounds
+from matching.services import accounts, calendar, events, outbox, rounds
 
 
 def register(app: Flask) -> None:
@@ -108,10 +108,13 @@ def outbox_group() -> None:
 @click.option("--interval", default=30.0, show_default=True, help="Seconds between rounds.")
 @click.option("--limit", default=100, show_default=True, help="Messages per round at most.")
 def outbox_deliver(loop: bool, interval: float, limit: int) -> None:
-    """Queue due reminders and send due mail (once, or as a worker with --loop)."""
+    """Pass on expired seat offers, queue due reminders and send due mail (once, or as a
+    worker with --loop)."""
     while True:
         try:
-            reminders = outbox.queue_reminders()
+            offers = events.pass_on_expired_offers()
+            db.session.commit()
+            reminders = calendar.queue_reminders()
             db.session.commit()
             outcome = outbox.deliver_due(current_app.config, limit)
         except SQLAlchemyError as err:
@@ -122,7 +125,8 @@ def outbox_deliver(loop: bool, interval: float, limit: int) -> None:
             click.echo(f"database error, retrying: {err}", err=True)
         else:
             click.echo(
-                f"reminders queued: {reminders}; sent: {outcome['sent']}; "
+                f"offers passed on: {offers}; reminders queued: {reminders}; "
+                f"sent: {outcome['sent']}; "
                 f"retry later: {outcome['queued']}; failed: {outcome['failed']}"
             )
         finally:

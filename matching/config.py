@@ -68,6 +68,13 @@ class Defaults:
     OUTBOX_DELIVER_AFTER_COMMIT = True
     OUTBOX_MAX_ATTEMPTS = 8
     CALENDAR_SUMMARY = "Peer conversation — Alongside"
+    # A video conversation without the listener's own link meets in a room made from
+    # this template: {room} becomes a name nobody can guess, fixed for the conversation.
+    VIDEO_ROOM_URL = "https://meet.jit.si/alongside-{room}"
+    # Workshops and seminars: their calendar title (keep it neutral), and how long a seat
+    # freed for the next person on the waiting list is held for them.
+    EVENT_CALENDAR_SUMMARY = "Group session — Alongside"
+    EVENT_OFFER_HOURS = 24
 
     MATCH_HORIZON_DAYS = 14
     MATCH_SESSION_MINUTES = 60
@@ -98,6 +105,8 @@ ENV_STRINGS = (
     "MAIL_OUTBOX_DIR",
     "CRISIS_RESOURCES",
     "CALENDAR_SUMMARY",
+    "VIDEO_ROOM_URL",
+    "EVENT_CALENDAR_SUMMARY",
     "MATCH_SOLVER",
     "LOGIN_RATE_LIMIT",
     "LOGIN_ADDRESS_RATE_LIMIT",
@@ -113,6 +122,7 @@ ENV_INTS = (
     "SESSION_MAX_HOURS",
     "TRUSTED_PROXIES",
     "MATCH_ROUND_TIMEOUT_MINUTES",
+    "EVENT_OFFER_HOURS",
 )
 ENV_BOOLS = (
     "MAIL_USE_TLS",
@@ -167,6 +177,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     if app.config["MATCH_SOLVER"] not in ("auto", "networkx", "ortools"):
         raise RuntimeError("MATCH_SOLVER must be auto, networkx or ortools")
     _check_limit_storage(app)
+    _check_video_rooms(app.config["VIDEO_ROOM_URL"])
+    if not 1 <= int(app.config["EVENT_OFFER_HOURS"]) <= 24 * 14:
+        raise RuntimeError("EVENT_OFFER_HOURS must be between 1 and 336")
     _derive_from_base_url(app)
 
 
@@ -199,6 +212,12 @@ def _derive_from_base_url(app: Flask) -> None:
     if base.scheme == "https":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
+
+
+def _check_video_rooms(template: str) -> None:
+    """Refuse a room template that would give every conversation the same, or an open, room."""
+    if "{room}" not in template or not template.startswith("https://"):
+        raise RuntimeError("VIDEO_ROOM_URL must start with https:// and contain {room}")
 
 
 def _check_weights(weights) -> None:

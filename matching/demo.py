@@ -3,7 +3,9 @@
 Besides today's open requests it holds a coordinator's day: conversations held in past
 weeks (with outcomes and feedback, so the programme figures have something to show and
 something to withhold), a round with proposals waiting for review, a listener whose
-training ends soon and one who is paused.
+training ends soon and one who is paused. The programme's group sessions: last month's
+workshop (attendance and ratings), this month's, nearly full with a waiting list and a
+seat on offer, and a seminar a listener facilitates, with a registration to approve.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from matching.schemas import bodies, load
 from matching.services import (
     accounts,
     availability,
+    events,
     listeners,
     meetings,
     profiles,
@@ -309,6 +312,18 @@ ANY_DAY = [(day, "08:00", "20:00") for day in range(7)]
 RATINGS = (5, 4, 5, 3, 4, 5, 4, 4, 5, 2, 4, 5, 3, 5, 4)
 
 
+# How listeners meet besides a room of their own: a link, a place (neutral words only).
+LISTENER_PLACES = {
+    "Maya Okafor": {"video_url": "https://meet.example.org/maya-okafor"},
+    "Sofia Marchetti": {"place": "Biblioteca Sormani, Corso di Porta Vittoria 6, Milano — room 2"},
+}
+
+
+def _phone(i: int) -> str:
+    """A number from the range set aside for drama (never a real line)."""
+    return f"+44 20 7946 0{100 + i:03d}"
+
+
 def _email(name: str, kind: str) -> str:
     first = name.split()[0].lower()
     for a, b in (("í", "i"), ("á", "a"), ("é", "e"), ("è", "e"), ("ç", "c")):
@@ -350,7 +365,7 @@ def seed() -> bool:
             "topics": topics,
             "max_sessions_per_week": week,
             "max_sessions_per_day": day,
-        }
+        } | LISTENER_PLACES.get(name, {})
         user = _person(name, "listener", zone, profile, windows)
         if i == 5:  # training ends within the month: flagged on the roster
             soon = (now_utc() + timedelta(days=20)).date()
@@ -359,13 +374,18 @@ def seed() -> bool:
             listeners.verify_listener(coordinator, user.id, valid_until)
     _history(coordinator)
     _todays_round(coordinator)
-    for name, zone, org, field, langs, mods, topics, urgency, windows in PRACTITIONERS:
+    for i, (name, zone, org, field, langs, mods, topics, urgency, windows) in enumerate(
+        PRACTITIONERS
+    ):
         profile = {"organization": org, "field": field, "languages": langs, "modalities": mods}
         user = _person(name, "practitioner", zone, profile | {"topics": topics}, windows)
         request = {"urgency": urgency, "topics": topics, "modalities": mods}
+        if "phone" in mods:
+            request["phone"] = _phone(i)
         requests.create_request(user, load(bodies.NewRequest, request))
     paused = accounts.find_by_email(_email(LISTENERS[7][0], "listener"))
     profiles.pause_listener(paused, now_utc() + timedelta(days=10))
+    _programme_events(coordinator)
     return True
 
 
@@ -378,7 +398,12 @@ def _practitioner(name: str, i: int, urgency: str = "routine") -> SupportRequest
         "topics": [("burnout", "grief", "night shifts")[i % 3]],
     }
     user = _person(name, "practitioner", "Europe/London", profile, ANY_DAY)
-    request = {"urgency": urgency, "modalities": ["video", "phone"], "note": ""}
+    request = {
+        "urgency": urgency,
+        "modalities": ["video", "phone"],
+        "note": "",
+        "phone": _phone(50 + i),
+    }
     return requests.create_request(user, load(bodies.NewRequest, request))
 
 
@@ -414,6 +439,76 @@ def _todays_round(coordinator) -> None:
         _practitioner(name, i, ("urgent", "soon", "routine", "routine", "soon")[i])
     db.session.commit()
     rounds.run_round(coordinator)
+
+
+WORKSHOP = {
+    "kind": "workshop",
+    "title": "Carrying other people's stories",
+    "description": (
+        "A monthly workshop for people who listen to hard things all day: what it does to "
+        "us, what helps, and an hour to practise it together. Cameras optional."
+    ),
+    "timezone": "Europe/London",
+    "modality": "video",
+    "location": "https://meet.example.org/alongside-workshop",
+    "requires_approval": False,
+    "open_to": ["practitioner"],
+}
+SEMINAR = {
+    "kind": "seminar",
+    "title": "Rest after night shifts",
+    "description": "Sleep and recovery after night work: what the evidence says, and what "
+    "colleagues have found helps. Coffee from 9:15.",
+    "timezone": "Europe/Rome",
+    "modality": "in_person",
+    "location": "Biblioteca Sormani, Corso di Porta Vittoria 6, Milano — room 2",
+    "capacity": 25,
+    "requires_approval": True,
+    "open_to": ["practitioner", "listener"],
+}
+
+
+def _event(coordinator, values: dict, start, hours: float, *, now=None):
+    body = values | {
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=hours)).isoformat(),
+        "registration_closes": (start - timedelta(hours=2)).isoformat(),
+    }
+    return events.create_event(coordinator, load(bodies.NewEvent, body), now=now)
+
+
+def _programme_events(coordinator) -> None:
+    """Last month's workshop, this month's nearly full one, and a seminar to approve."""
+    people = [accounts.find_by_email(_email(p[0], "practitioner")) for p in PRACTITIONERS]
+    base = now_utc().replace(hour=17, minute=0, second=0, microsecond=0)
+
+    # Held four weeks ago: attendance marked and rated, for the programme figures.
+    held = base - timedelta(days=28)
+    before, after = held - timedelta(days=10), held + timedelta(hours=3)
+    past = _event(coordinator, WORKSHOP | {"capacity": 10}, held, 2, now=before)
+    for person in people[:8]:
+        events.register(person, past.id, now=before)
+    db.session.flush()
+    for n, seat in enumerate(events.roster(coordinator, past.id)[1]):
+        events.mark_attendance(coordinator, seat["id"], n != 3, now=after)
+    for person, rating in zip(people[:6], (5, 4, 5, 4, 3, 5), strict=True):
+        comment = "Good to hear I am not the only one." if rating == 5 else ""
+        events.add_feedback(person, past.id, rating, comment, now=after)
+
+    # This month's: ten seats, thirteen people; one withdrew, so a seat is on offer.
+    workshop = _event(coordinator, WORKSHOP | {"capacity": 10}, base + timedelta(days=10), 2)
+    seats = [events.register(person, workshop.id) for person in people[:13]]
+    events.withdraw(seats[4].user, seats[4].id)
+
+    # A seminar in Milan, facilitated by a listener who lives there, each seat approved.
+    sofia = accounts.find_by_email(_email(LISTENERS[6][0], "listener"))
+    jonas = accounts.find_by_email(_email(LISTENERS[2][0], "listener"))
+    start = base.replace(hour=8, minute=30) + timedelta(days=12)
+    seminar = _event(coordinator, SEMINAR | {"facilitator_id": sofia.id}, start, 1.5)
+    giulia = accounts.find_by_email(_email("Giulia Romano", "practitioner"))
+    asked = [events.register(p, seminar.id) for p in (giulia, people[8], jonas)]
+    events.approve(coordinator, asked[0].id)
+    events.approve(coordinator, asked[2].id)
 
 
 def logins_text() -> str:

@@ -31,7 +31,7 @@ Status = Literal["CONFIRMED", "CANCELLED"]
 
 @dataclass(frozen=True, slots=True)
 class Attendee:
-    """One person invited to a meeting."""
+    """One person invited to a calendar item."""
 
     email: str
     name: str
@@ -40,7 +40,7 @@ class Attendee:
 
 @dataclass(frozen=True, slots=True)
 class CalendarEvent:
-    """One meeting as a calendar sees it; all datetimes are timezone-aware."""
+    """One calendar item as a calendar sees it; all datetimes are timezone-aware."""
 
     uid: str
     sequence: int
@@ -52,6 +52,10 @@ class CalendarEvent:
     summary: str
     description: str
     url: str | None = None
+    # Where or how to join (a link, a place, a phone arrangement); worded neutrally.
+    location: str | None = None
+    # What the alarm before the start says.
+    reminder: str = REMINDER_TEXT
 
 
 class _QuotedNameParameters(Parameters):
@@ -94,7 +98,7 @@ def invite(
         with_attendees=True,
     )
     if not cancelled:
-        vevent.add_component(_reminder())
+        vevent.add_component(_reminder(event.reminder))
     calendar.add_component(vevent)
     return calendar.to_ical()
 
@@ -126,7 +130,7 @@ def feed(
             with_attendees=False,
         )
         if event.status == "CONFIRMED":
-            vevent.add_component(_reminder())
+            vevent.add_component(_reminder(event.reminder))
         calendar.add_component(vevent)
     return calendar.to_ical()
 
@@ -163,6 +167,8 @@ def _vevent(
     vevent.add("dtend", end)
     vevent.add("summary", event.summary)
     vevent.add("description", event.description)
+    if event.location:
+        vevent.add("location", event.location)
     if event.url:
         vevent.add("url", event.url)
     vevent.add("organizer", _address(organizer_email, organizer_name))
@@ -188,11 +194,11 @@ def _address(email: str, name: str) -> vCalAddress:
     return address
 
 
-def _reminder() -> Alarm:
+def _reminder(text: str) -> Alarm:
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("trigger", -REMINDER_BEFORE)
-    alarm.add("description", REMINDER_TEXT)
+    alarm.add("description", text)
     return alarm
 
 

@@ -61,3 +61,26 @@ def modality_label(value: str) -> str:
 
 def modality_phrase(value: str) -> str:
     return MODALITY_WORDS[value][1] if value in MODALITY_WORDS else value
+
+
+# Programme events: value -> label on a form and a page.
+EVENT_KIND_WORDS = {"workshop": "Workshop", "seminar": "Seminar"}
+EVENT_KINDS = tuple(EVENT_KIND_WORDS)
+# How a group session meets: a video link or a place (a subset of MODALITIES).
+EVENT_MODALITY_WORDS = {"video": "Online (video link)", "in_person": "In person (a place)"}
+EVENT_MODALITIES = tuple(EVENT_MODALITY_WORDS)
+# Who may register: the roles, in the words of a form.
+OPEN_TO_WORDS = {"practitioner": "Practitioners", "listener": "Listeners"}
+OPEN_TO = tuple(OPEN_TO_WORDS)
+# Where a registration stands, in the words of a page.
+REGISTRATION_WORDS = {
+    "pending_approval": "waiting for a coordinator's approval",
+    "confirmed": "you have a seat",
+    "rejected": "no seat this time",
+    "waitlisted": "on the waiting list",
+    "offered": "a seat is offered to you",
+    "declined": "you declined the offered seat",
+    "expired": "the offered seat passed on",
+    "withdrawn": "you withdrew",
+    "cancelled": "the session was cancelled",
+}

@@ -174,6 +174,9 @@ class ApiClient:
     def put(self, path, json=None, headers=None, **kw):
         return self.client.put(path, json=json, headers=self._headers(headers), **kw)
 
+    def patch(self, path, json=None, headers=None, **kw):
+        return self.client.patch(path, json=json, headers=self._headers(headers), **kw)
+
 
 @pytest.fixture
 def api(app, client):

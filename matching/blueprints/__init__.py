@@ -10,6 +10,7 @@ from matching.blueprints import (
     api,
     auth,
     coordinator,
+    events,
     feed,
     listener,
     meetings,
@@ -39,7 +40,7 @@ class IdConverter(IntegerConverter):
 def register(app: Flask) -> None:
     """Register every blueprint, and the template helpers the pages share."""
     app.url_map.converters["int"] = IdConverter
-    for module in (public, auth, practitioner, listener, coordinator, feed, meetings):
+    for module in (public, auth, practitioner, listener, coordinator, feed, meetings, events):
         app.register_blueprint(module.bp)
     api.register(app)
     app.add_template_filter(localtime, "localtime")

@@ -16,8 +16,10 @@ from matching.extensions import db
 from matching.schemas.bodies import (
     GENDER_MAX,
     ORGANIZATION_MAX,
+    PLACE_MAX,
     SESSIONS_PER_DAY,
     SESSIONS_PER_WEEK,
+    VIDEO_URL_MAX,
 )
 from matching.security import guard_pages
 from matching.services import meetings, profiles, validate
@@ -48,6 +50,14 @@ class ProfileForm(FlaskForm):
         "At most this many a day",
         coerce=int,
         choices=[SelectChoice(str(n)) for n in range(SESSIONS_PER_DAY[0], SESSIONS_PER_DAY[1] + 1)],
+    )
+    video_url = StringField(
+        "Your own video meeting link (optional)",
+        validators=[Optional(), Length(max=VIDEO_URL_MAX)],
+        render_kw={"type": "url", "placeholder": "https://"},
+    )
+    place = StringField(
+        "Where you meet in person (optional)", validators=[Optional(), Length(max=PLACE_MAX)]
     )
 
 

@@ -28,6 +28,7 @@ from matching.schemas import bodies, load
 from matching.schemas.bodies import COMMENT_MAX, REASON_MAX
 from matching.security import guard_pages
 from matching.services import accounts, meetings, notices, outbox, validate
+from matching.services.calendar import conversation_place
 from matching.vocabulary import OUTCOME_WORDS, RATING_WORDS
 
 from .forms import ConfirmForm, form_body
@@ -37,6 +38,12 @@ guard_pages(bp)
 mail = Blueprint("outbox", __name__, url_prefix="/coordinator/outbox")
 guard_pages(mail, "coordinator")
 bp.register_blueprint(mail)
+
+
+@bp.app_template_global("meeting_place")
+def meeting_place(meeting):
+    """How to meet, as the signed-in person may see it (None if not arranged)."""
+    return conversation_place(meeting, current_user)
 
 
 class RescheduleForm(FlaskForm):

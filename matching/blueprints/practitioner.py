@@ -12,7 +12,7 @@ from wtforms.validators import Length, Optional
 from matching.errors import Conflict, Invalid
 from matching.extensions import db
 from matching.schemas import bodies, load
-from matching.schemas.bodies import GENDER_MAX, NOTE_MAX, ORGANIZATION_MAX
+from matching.schemas.bodies import GENDER_MAX, NOTE_MAX, ORGANIZATION_MAX, PHONE_MAX
 from matching.security import guard_pages
 from matching.services import meetings
 from matching.services import requests as requests_service
@@ -56,6 +56,11 @@ class RequestForm(FlaskForm):
     note = TextAreaField(
         "Anything the coordinator should know (optional, only coordinators see this)",
         validators=[Length(max=NOTE_MAX)],
+    )
+    phone = StringField(
+        "Phone number for a phone conversation",
+        validators=[Optional(), Length(max=PHONE_MAX)],
+        render_kw={"type": "tel", "autocomplete": "tel"},
     )
 
 

@@ -74,6 +74,9 @@ class Listener:
     # Meetings already booked and proposals still pending: they block time (with the
     # buffer) and count against the daily and weekly caps.
     booked: tuple[Interval, ...] = ()
+    # Time held by anything that is not a conversation (a workshop seat, facilitating
+    # one): it blocks time like a booked session but counts against no cap.
+    held: tuple[Interval, ...] = ()
     do_not_match: frozenset[int] = frozenset()  # user ids of practitioners
     active: bool = True
     verified: bool = False
@@ -103,6 +106,7 @@ class Request:
     windows: tuple[Window, ...] = ()
     time_off: tuple[Interval, ...] = ()
     booked: tuple[Interval, ...] = ()  # the practitioner's own sessions
+    held: tuple[Interval, ...] = ()  # the practitioner's other holds (workshop seats)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-from matching.engine.model import Listener, Params, Request
+from matching.engine.model import Interval, Listener, Params, Request
 from matching.engine.reasons import languages_text, modalities_text
 from matching.engine.rule_kinds import (
     LISTENER,
@@ -277,14 +277,19 @@ PRACTITIONER_TIME_OFF = StartRule(
 )
 
 
-# Sessions booked and proposals pending block their time and the buffer around it.
+# Sessions booked, proposals pending and other holds (workshop seats) block their time
+# and the buffer around it; only sessions count against the limits (LimitRule).
+def _busy(person: Person) -> tuple[Interval, ...]:
+    return person.booked + person.held
+
+
 def _too_close(person: Person | None, start: datetime, end: datetime, params) -> bool:
-    return any(clashes(start, end, busy, _buffer(params)) for busy in person.booked)
+    return any(clashes(start, end, busy, _buffer(params)) for busy in _busy(person))
 
 
 def _too_close_ranges(person: Person | None, params: Params, lo, hi):
     session, buffer = _session(params), _buffer(params)
-    return [(busy.start - session - buffer, busy.end + buffer) for busy in person.booked]
+    return [(busy.start - session - buffer, busy.end + buffer) for busy in _busy(person)]
 
 
 LISTENER_BUSY = StartRule(

@@ -3,6 +3,15 @@
 from matching.models.accounts import ROLES, ApiToken, AuditEvent, User, UserSession
 from matching.models.base import UTCDateTime, now_utc
 from matching.models.bookings import OVERLAP, Booking
+from matching.models.events import (
+    ACTIVE_REGISTRATION_STATUSES,
+    EVENT_STATUSES,
+    REGISTRATION_STATUSES,
+    SEAT_STATUSES,
+    Event,
+    EventFeedback,
+    Registration,
+)
 from matching.models.meetings import MEETING_STATUSES, Feedback, Meeting
 from matching.models.outbox import OUTBOX_STATUSES, OutboxMessage
 from matching.models.profiles import (
@@ -25,18 +34,24 @@ from matching.models.rounds import (
 )
 
 __all__ = [
+    "ACTIVE_REGISTRATION_STATUSES",
     "ACTIVE_REQUEST_STATUSES",
+    "EVENT_STATUSES",
     "MEETING_STATUSES",
     "OUTBOX_STATUSES",
     "OVERLAP",
     "PROPOSAL_STATUSES",
+    "REGISTRATION_STATUSES",
     "REQUEST_STATUSES",
     "ROLES",
     "ROUND_RUN_STATUSES",
+    "SEAT_STATUSES",
     "ApiToken",
     "AuditEvent",
     "AvailabilityWindow",
     "Booking",
+    "Event",
+    "EventFeedback",
     "Feedback",
     "ListenerProfile",
     "MatchingRound",
@@ -44,6 +59,7 @@ __all__ = [
     "OutboxMessage",
     "PractitionerProfile",
     "Proposal",
+    "Registration",
     "RoundRun",
     "SupportRequest",
     "TimeOff",

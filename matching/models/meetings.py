@@ -37,6 +37,12 @@ class Meeting(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     reminder_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How to meet, fixed when the conversation is booked (services/meetings.py): the
+    # way (a word of vocabulary.MODALITIES), the video link, or the place. A phone
+    # conversation uses the number on the request.
+    modality: Mapped[str | None] = mapped_column(String(12))
+    join_url: Mapped[str | None] = mapped_column(String(400))
+    place: Mapped[str | None] = mapped_column(String(200))
 
     request: Mapped[SupportRequest] = relationship()
     practitioner: Mapped[User] = relationship(foreign_keys=[practitioner_id])

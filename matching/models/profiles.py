@@ -50,6 +50,9 @@ class ListenerProfile(db.Model):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     training_valid_until: Mapped[date | None] = mapped_column(Date)
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How to meet: the listener's own video room (https) and where they meet in person.
+    video_url: Mapped[str | None] = mapped_column(String(300))
+    place: Mapped[str | None] = mapped_column(String(200))
 
     user: Mapped[User] = relationship(back_populates="listener_profile", foreign_keys=[user_id])
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])

@@ -29,6 +29,8 @@ class SupportRequest(db.Model):
     topics: Mapped[list] = mapped_column(JSON, default=list)
     modalities: Mapped[list] = mapped_column(JSON, default=list)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The number for a phone conversation; the listener sees it once a conversation is booked.
+    phone: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(12), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)

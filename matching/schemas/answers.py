@@ -9,8 +9,22 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields
 
-from matching.models import MEETING_STATUSES, PROPOSAL_STATUSES, REQUEST_STATUSES, ROLES
-from matching.vocabulary import FIELDS, MODALITIES, URGENCIES
+from matching.models import (
+    EVENT_STATUSES,
+    MEETING_STATUSES,
+    PROPOSAL_STATUSES,
+    REGISTRATION_STATUSES,
+    REQUEST_STATUSES,
+    ROLES,
+)
+from matching.vocabulary import (
+    EVENT_KINDS,
+    EVENT_MODALITIES,
+    FIELDS,
+    MODALITIES,
+    OPEN_TO,
+    URGENCIES,
+)
 
 # Instants in answers are ISO 8601 strings in UTC, made by the services.
 INSTANT = {"format": "date-time"}
@@ -94,6 +108,8 @@ class Profile(Answer):
     verified = fields.Boolean(metadata={"description": "listeners"})
     training_valid_until = fields.String(allow_none=True, metadata=DAY)
     paused_until = _instant(allow_none=True)
+    video_url = fields.String(allow_none=True, metadata={"description": "listeners"})
+    place = fields.String(allow_none=True, metadata={"description": "listeners"})
 
 
 class Me(User):
@@ -135,10 +151,25 @@ class Pairing(Answer):
     end = _instant(required=True)
 
 
+class Location(Answer):
+    """How to meet: a video link, a phone arrangement (who calls whom) or a place."""
+
+    modality = _words(MODALITIES, required=True)
+    url = fields.String(metadata={"format": "uri"})
+    phone = fields.String()
+    place = fields.String()
+    note = fields.String()
+
+
 class Meeting(Pairing):
     practitioner_id = fields.Integer(required=True)
     status = _words(MEETING_STATUSES, required=True)
     sequence = fields.Integer(required=True)
+    location = fields.Nested(
+        Location,
+        allow_none=True,
+        metadata={"description": "for the two attendees and coordinators; null if not arranged"},
+    )
 
 
 MeetingPage = page_of(Meeting)
@@ -175,6 +206,7 @@ class Request(Answer):
     created_at = _instant(required=True)
     meeting = fields.Nested(Meeting, required=True, allow_none=True)
     note = fields.String(metadata={"description": "only in the owner's export"})
+    phone = fields.String(allow_none=True, metadata={"description": "only in the owner's export"})
 
 
 RequestPage = page_of(Request)
@@ -233,6 +265,78 @@ class Approved(Answer):
     meeting = fields.Nested(Meeting, required=True)
 
 
+class Registration(Answer):
+    """One person's registration for an event."""
+
+    id = fields.Integer(required=True)
+    event_id = fields.Integer(required=True)
+    status = _words(REGISTRATION_STATUSES, required=True)
+    position = fields.Integer(
+        metadata={"minimum": 1, "description": "place on the waiting list (1 is next)"}
+    )
+    offer_expires = _instant(metadata={"description": "until when an offered seat is held"})
+
+
+class Event(Answer):
+    """A workshop or seminar; `location` only for confirmed registrants, the facilitator
+    and coordinators."""
+
+    id = fields.Integer(required=True)
+    kind = _words(EVENT_KINDS, required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    start = _instant(required=True)
+    end = _instant(required=True)
+    timezone = fields.String(required=True, metadata={"description": "the zone it was set in"})
+    modality = _words(EVENT_MODALITIES, required=True)
+    capacity = fields.Integer(required=True)
+    seats_left = fields.Integer(required=True, metadata={"minimum": 0})
+    status = _words(EVENT_STATUSES, required=True)
+    registration_closes = _instant(required=True)
+    requires_approval = fields.Boolean(required=True)
+    open_to = fields.List(_words(OPEN_TO), required=True)
+    facilitator_id = fields.Integer(required=True, allow_none=True)
+    location = fields.String(metadata={"description": "the video link or the place"})
+    my_registration = fields.Nested(Registration)
+
+
+EventPage = page_of(Event)
+
+
+class RosterEntry(Answer):
+    """A registration as coordinators and the facilitator see it."""
+
+    id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True)
+    display_name = fields.String(required=True)
+    email = fields.String(metadata={"description": "coordinators only"})
+    status = _words(REGISTRATION_STATUSES, required=True)
+    number = fields.Integer(required=True, metadata={"description": "order of joining"})
+    position = fields.Integer(metadata={"minimum": 1})
+    attended = fields.Boolean(required=True, allow_none=True)
+    registered_at = _instant(required=True)
+
+
+RosterEntryPage = page_of(RosterEntry)
+
+
+class EventRating(Answer):
+    id = fields.Integer(required=True)
+    event_id = fields.Integer(required=True)
+    rating = fields.Integer(required=True)
+    comment = fields.String(required=True)
+    created_at = _instant(required=True)
+
+
+class EventFeedback(Answer):
+    """Feedback on an event, never with names; below five responses only the count."""
+
+    count = fields.Integer(required=True)
+    withheld = fields.Boolean(required=True)
+    mean_rating = fields.Float()
+    comments = fields.List(fields.String())
+
+
 class ExportedUser(User):
     created_at = _instant(required=True)
     active = fields.Boolean(required=True)
@@ -248,4 +352,5 @@ class Export(Answer):
     requests = fields.List(fields.Nested(Request), required=True)
     meetings = fields.List(fields.Nested(Meeting), required=True)
     feedback = fields.List(fields.Nested(GivenFeedback), required=True)
+    registrations = fields.List(fields.Nested(Registration), required=True)
     calendar_feed_active = fields.Boolean(required=True)

@@ -20,18 +20,30 @@ from matching.schemas.fields import (
     EmailAddress,
     Flag,
     Gender,
+    HttpsUrl,
     Instant,
     Languages,
     OneOf,
+    OptionalText,
     Password,
+    Phone,
     Text,
     TimeZone,
     Topics,
     UserIds,
     Whole,
 )
+from matching.services import validate
 from matching.services.accounts import SELF_SERVICE_ROLES
-from matching.vocabulary import FIELDS, MODALITIES, RATINGS, URGENCIES
+from matching.vocabulary import (
+    EVENT_KINDS,
+    EVENT_MODALITIES,
+    FIELDS,
+    MODALITIES,
+    OPEN_TO,
+    RATINGS,
+    URGENCIES,
+)
 
 NAME_MAX = 80
 ORGANIZATION_MAX = 120
@@ -42,6 +54,14 @@ COMMENT_MAX = 2000
 SESSIONS_PER_WEEK = (1, 10)
 SESSIONS_PER_DAY = (1, 4)
 MAX_WINDOWS = 50
+VIDEO_URL_MAX = 300
+PLACE_MAX = 200
+PHONE_MAX = validate.PHONE_MAX
+TITLE_MAX = 120
+DESCRIPTION_MAX = 4000
+LOCATION_MAX = 300
+CAPACITY = (1, 500)
+LARGEST_ID = 2**31 - 1
 
 
 # --- accounts ---------------------------------------------------------------------
@@ -109,6 +129,12 @@ class ListenerProfile(_Profile):
     gender = Gender(max_len=GENDER_MAX)
     max_sessions_per_week = Whole(low=SESSIONS_PER_WEEK[0], high=SESSIONS_PER_WEEK[1])
     max_sessions_per_day = Whole(low=SESSIONS_PER_DAY[0], high=SESSIONS_PER_DAY[1])
+    video_url = HttpsUrl(
+        max_len=VIDEO_URL_MAX, metadata={"description": "the listener's own video room"}
+    )
+    place = OptionalText(
+        max_len=PLACE_MAX, metadata={"description": "where the listener meets in person"}
+    )
 
 
 PROFILES = {"practitioner": PractitionerProfile, "listener": ListenerProfile}
@@ -158,6 +184,13 @@ class NewRequest(Schema):
     topics = Topics(load_default=list)
     modalities = Choices(MODALITIES, min_items=1)
     note = Text(max_len=NOTE_MAX, load_default="", metadata={"description": "coordinators only"})
+    phone = Phone(
+        load_default=None,
+        metadata={
+            "description": "needed when phone is the only way to meet; the listener sees "
+            "it once a conversation is booked"
+        },
+    )
 
 
 class Listing(Schema):
@@ -199,3 +232,42 @@ class Cancellation(Schema):
 class NewFeedback(Schema):
     rating = Whole(low=min(RATINGS), high=max(RATINGS), required=True)
     comment = Text(max_len=COMMENT_MAX, load_default="")
+
+
+# --- programme events -------------------------------------------------------------
+
+
+class NewEvent(Schema):
+    """A workshop or seminar; `location` is its https video link or its place."""
+
+    kind = OneOf(EVENT_KINDS, required=True)
+    title = Text(max_len=TITLE_MAX, fill=True, required=True)
+    description = Text(max_len=DESCRIPTION_MAX, load_default="")
+    start = Instant(required=True)
+    end = Instant(required=True, metadata={"description": "after the start"})
+    timezone = TimeZone(metadata={"description": "the zone the time is shown in (default: yours)"})
+    modality = OneOf(EVENT_MODALITIES, required=True)
+    location = Text(max_len=LOCATION_MAX, fill=True, required=True)
+    capacity = Whole(low=CAPACITY[0], high=CAPACITY[1], required=True)
+    registration_closes = Instant(required=True, metadata={"description": "at or before the start"})
+    requires_approval = Flag(load_default=False)
+    open_to = Choices(OPEN_TO, min_items=1, load_default=lambda: ["practitioner"])
+    facilitator_id = Whole(
+        low=1,
+        high=LARGEST_ID,
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "a listener or a coordinator"},
+    )
+
+
+class EventChange(NewEvent):
+    """Any of an event's fields; the others keep their value."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("partial", True)
+        super().__init__(*args, **kwargs)
+
+
+class Attendance(Schema):
+    attended = Flag(required=True)

@@ -49,7 +49,7 @@ class Text(Parsed, ma.fields.String):
         super().__init__(shape=shape, options={"max_len": max_len, "required": fill}, **kwargs)
 
 
-class Gender(Text):
+class OptionalText(Text):
     """Optional short text: null or an empty value means none."""
 
     def __init__(self, **kwargs):
@@ -57,6 +57,29 @@ class Gender(Text):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs) or None
+
+
+class Gender(OptionalText):
+    """A gender in the person's own words, or none."""
+
+
+class HttpsUrl(Parsed, ma.fields.String):
+    """An https address; null or an empty value means none."""
+
+    parse = staticmethod(validate.https_url)
+
+    def __init__(self, *, max_len: int, **kwargs):
+        shape = {"maxLength": max_len, "pattern": "^(https://.*)?$"}
+        super().__init__(allow_none=True, shape=shape, options={"max_len": max_len}, **kwargs)
+
+
+class Phone(Parsed, ma.fields.String):
+    """A phone number; null or an empty value means none."""
+
+    parse = staticmethod(validate.phone)
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_none=True, shape={"maxLength": validate.PHONE_MAX}, **kwargs)
 
 
 class Flag(Parsed, ma.fields.Boolean):

@@ -26,7 +26,16 @@ from matching.models import (
     UserSession,
     now_utc,
 )
-from matching.services import audit, availability, meetings, profiles, requests, rounds, validate
+from matching.services import (
+    audit,
+    availability,
+    events,
+    meetings,
+    profiles,
+    requests,
+    rounds,
+    validate,
+)
 from matching.tokens import hash_secret, new_secret
 
 SELF_SERVICE_ROLES = ("practitioner", "listener")
@@ -343,6 +352,7 @@ def export_user(user: User) -> dict:
         "requests": requests.request_dicts(list(requests_rows), include_note=True),
         "meetings": [meetings.meeting_dict(m) for m in meetings.meetings_for(user)],
         "feedback": meetings.feedback_by(user),
+        "registrations": events.registrations_by(user),
         "calendar_feed_active": user.feed_token_hash is not None,
     }
 
@@ -354,11 +364,13 @@ def erase_user(user: User, password: str) -> None:
     if not password_matches(user, password if isinstance(password, str) else ""):
         raise Invalid("That is not your password.", fields={"password": "does not match"})
     meetings.cancel_future_meetings_of(user, reason="The other person left the programme.")
+    events.withdraw_everything_of(user)
     for req in db.session.scalars(
         db.select(SupportRequest).where(SupportRequest.practitioner_id == user.id)
     ):
         req.note = ""
         req.topics = []
+        req.phone = None
         if req.status in ("open", "proposed"):
             req.status = "withdrawn"
     rounds.stale_pending_for_user(user)

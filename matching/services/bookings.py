@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from matching.errors import Conflict
 from matching.extensions import db
-from matching.models import OVERLAP, Booking, Meeting, User
+from matching.models import OVERLAP, Booking, Event, Meeting, Registration, User
 
 SLOT_TAKEN = "slot_taken"
 
@@ -143,9 +143,89 @@ def move_meeting(meeting: Meeting) -> None:
 
 def release_meeting(meeting: Meeting) -> None:
     """Free the time the meeting held (it was cancelled, took place or was missed)."""
+    _release(Booking.meeting_id == meeting.id)
+
+
+def hold_registration(registration: Registration) -> Booking:
+    """Hold the registrant's time for the event's session (raises slot_taken on overlap)."""
+    event = registration.event
+    hold = Booking(
+        user_id=registration.user_id,
+        registration_id=registration.id,
+        start_at=event.start_at,
+        end_at=event.end_at,
+        blocked_until=blocked_until(event.end_at),
+        active=True,
+    )
+    with attempt():
+        db.session.add(hold)
+    return hold
+
+
+def release_registration(registration: Registration) -> None:
+    """Free the time a seat held (withdrawn, or the event was cancelled)."""
+    _release(Booking.registration_id == registration.id)
+
+
+def hold_facilitation(event: Event) -> None:
+    """Hold the facilitator's time for the event (raises slot_taken on overlap).
+
+    A person who facilitated the event before has their old hold made active again.
+    """
+    with attempt():
+        db.session.execute(
+            db.delete(Booking)
+            .where(Booking.event_id == event.id)
+            .where(Booking.user_id == event.facilitator_id)
+            .where(Booking.active.is_(False))
+        )
+        db.session.add(
+            Booking(
+                user_id=event.facilitator_id,
+                event_id=event.id,
+                start_at=event.start_at,
+                end_at=event.end_at,
+                blocked_until=blocked_until(event.end_at),
+                active=True,
+            )
+        )
+
+
+def release_facilitation(event: Event) -> None:
+    """Free the time of whoever facilitated the event."""
+    _release(Booking.event_id == event.id)
+
+
+def move_event(event: Event) -> None:
+    """Move every active hold of the event (seats and facilitation) to its current times.
+
+    Raises slot_taken, moving nothing, when one of those people is busy at the new time.
+    """
+    seats = db.select(Registration.id).where(Registration.event_id == event.id)
+    with attempt():
+        db.session.execute(
+            db.update(Booking)
+            .where((Booking.event_id == event.id) | Booking.registration_id.in_(seats))
+            .where(Booking.active.is_(True))
+            .values(
+                start_at=event.start_at,
+                end_at=event.end_at,
+                blocked_until=blocked_until(event.end_at),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def release_event(event: Event) -> None:
+    """Free every hold of a cancelled event: its seats and its facilitation."""
+    seats = db.select(Registration.id).where(Registration.event_id == event.id)
+    _release((Booking.event_id == event.id) | Booking.registration_id.in_(seats))
+
+
+def _release(which) -> None:
     db.session.execute(
         db.update(Booking)
-        .where(Booking.meeting_id == meeting.id)
+        .where(which)
         .where(Booking.active.is_(True))
         .values(active=False)
         .execution_options(synchronize_session=False)
@@ -155,19 +235,32 @@ def release_meeting(meeting: Meeting) -> None:
 def busy_times(
     user_ids: Iterable[int], since: datetime, *, skip_meeting: int | None = None
 ) -> list[tuple[int, datetime, datetime]]:
-    """(user_id, start, end) of every active hold of these people that ends after ``since``."""
-    ids = sorted(set(user_ids))
-    if not ids:
-        return []
-    query = (
+    """(user_id, start, end) of these people's active conversation holds ending after ``since``.
+
+    These block time and count against a listener's limits; held_times gives the rest.
+    """
+    query = _active_holds(user_ids, since).where(Booking.meeting_id.is_not(None))
+    if skip_meeting is not None:
+        query = query.where(Booking.meeting_id != skip_meeting)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def held_times(user_ids: Iterable[int], since: datetime) -> list[tuple[int, datetime, datetime]]:
+    """(user_id, start, end) of these people's other active holds (workshop seats ...).
+
+    These block time like a conversation but count against no limit.
+    """
+    query = _active_holds(user_ids, since).where(Booking.meeting_id.is_(None))
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def _active_holds(user_ids: Iterable[int], since: datetime):
+    return (
         db.select(Booking.user_id, Booking.start_at, Booking.end_at)
-        .where(Booking.user_id.in_(ids))
+        .where(Booking.user_id.in_(sorted(set(user_ids))))
         .where(Booking.active.is_(True))
         .where(Booking.end_at > since)
     )
-    if skip_meeting is not None:
-        query = query.where(Booking.meeting_id.is_distinct_from(skip_meeting))
-    return [tuple(row) for row in db.session.execute(query)]
 
 
 def overlapping_holds() -> list[tuple[int, int]]:

@@ -61,6 +61,7 @@ class _Context:
         self.windows: dict[int, list[engine.Window]] = defaultdict(list)
         self.time_off: dict[int, list[engine.Interval]] = defaultdict(list)
         self.booked: dict[int, list[engine.Interval]] = defaultdict(list)
+        self.held: dict[int, list[engine.Interval]] = defaultdict(list)
         if not ids:
             return
         for w in db.session.scalars(
@@ -79,12 +80,14 @@ class _Context:
             .where(TimeOff.end_at > now - CAP_LOOKBACK)
         ):
             self.time_off[t.user_id].append(engine.Interval(t.start_at, t.end_at))
-        # Busy times are the people's active holds (meetings today; any later kind of
-        # booking that holds someone's time blocks matching the same way).
+        # Busy times are the people's active holds: conversations block time and count
+        # against the limits; other holds (workshop seats, facilitating) only block time.
         for uid, start, end in bookings.busy_times(
             ids, now - CAP_LOOKBACK, skip_meeting=skip_meeting
         ):
             self.booked[uid].append(engine.Interval(start, end))
+        for uid, start, end in bookings.held_times(ids, now - CAP_LOOKBACK):
+            self.held[uid].append(engine.Interval(start, end))
         pending = (
             db.select(
                 Proposal.listener_id,
@@ -118,6 +121,7 @@ class _Context:
             windows=tuple(self.windows[user.id]),
             time_off=tuple(sorted(self.time_off[user.id], key=lambda i: i.start)),
             booked=tuple(sorted(self.booked[user.id], key=lambda i: i.start)),
+            held=tuple(sorted(self.held[user.id], key=lambda i: i.start)),
             do_not_match=frozenset(lp.do_not_match),
             active=user.active,
             verified=lp.verified,
@@ -149,6 +153,7 @@ class _Context:
             windows=tuple(self.windows[user.id]),
             time_off=tuple(sorted(self.time_off[user.id], key=lambda i: i.start)),
             booked=tuple(sorted(self.booked[user.id], key=lambda i: i.start)),
+            held=tuple(sorted(self.held[user.id], key=lambda i: i.start)),
         )
 
 

@@ -1,12 +1,14 @@
 """Meetings: the only code that creates or changes a meeting.
 
 Every change queues the matching invite for both attendees in the same
-transaction (services/outbox.py), writes an audit event, and only flushes.
+transaction (through services/calendar.py), writes an audit event, and only flushes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import secrets
+from collections.abc import Collection
 from datetime import datetime
 
 from flask import current_app
@@ -16,8 +18,8 @@ from matching import engine
 from matching.errors import Conflict, Invalid, NotAllowed, NotFound
 from matching.extensions import db
 from matching.models import Feedback, Meeting, SupportRequest, User, now_utc
-from matching.services import audit, bookings, engine_input, notices, outbox, validate
-from matching.vocabulary import OUTCOMES, RATINGS
+from matching.services import audit, bookings, calendar, engine_input, validate
+from matching.vocabulary import MODALITIES, OUTCOMES, RATINGS
 
 
 def _end(meeting: Meeting, status: str) -> None:
@@ -26,8 +28,9 @@ def _end(meeting: Meeting, status: str) -> None:
     bookings.release_meeting(meeting)
 
 
-def meeting_dict(meeting: Meeting) -> dict:
-    return {
+def meeting_dict(meeting: Meeting, viewer: User | None = None) -> dict:
+    """The meeting for the API; with a viewer (an attendee or a coordinator), how to meet."""
+    data = {
         "id": meeting.id,
         "request_id": meeting.request_id,
         "practitioner_id": meeting.practitioner_id,
@@ -37,6 +40,10 @@ def meeting_dict(meeting: Meeting) -> dict:
         "status": meeting.status,
         "sequence": meeting.sequence,
     }
+    if viewer is not None and (viewer.role == "coordinator" or attends(viewer, meeting)):
+        place = calendar.conversation_place(meeting, viewer)
+        data["location"] = place.as_dict() if place else None
+    return data
 
 
 def meetings_for(user: User, *, upcoming_only: bool = False) -> list[Meeting]:
@@ -84,6 +91,39 @@ def meeting_uid(meeting_id: int) -> str:
     return f"meeting-{meeting_id}@{current_app.config['SERVICE_HOST']}"
 
 
+def way_to_meet(
+    asked: Collection[str], offered: Collection[str], *, phone: bool, place: bool
+) -> str:
+    """Choose how a pair meets: the first shared way, in the order of MODALITIES, that can
+    be arranged (video always; phone with the request's number; in person with the
+    listener's place). With none, video: a room can always be made.
+    """
+    ready = {"video": True, "phone": phone, "in_person": place}
+    for way in MODALITIES:
+        if way in asked and way in offered and ready[way]:
+            return way
+    return "video"
+
+
+def video_room_url() -> str:
+    """A new room from the VIDEO_ROOM_URL template, under a name nobody can guess."""
+    return current_app.config["VIDEO_ROOM_URL"].replace("{room}", secrets.token_hex(10))
+
+
+def arrange_place(meeting: Meeting) -> None:
+    """Fix how the two will meet, once, when the conversation is booked."""
+    req, profile = meeting.request, meeting.listener.listener_profile
+    offered = profile.modalities if profile else ()
+    place = profile.place if profile else None
+    meeting.modality = way_to_meet(
+        req.modalities, offered, phone=bool(req.phone), place=bool(place)
+    )
+    if meeting.modality == "video":
+        meeting.join_url = (profile.video_url if profile else None) or video_room_url()
+    elif meeting.modality == "in_person":
+        meeting.place = place
+
+
 def create_meeting(actor: User, proposal, *, now: datetime | None = None) -> Meeting:
     """Create the meeting for an approved proposal (the caller has re-checked the slot).
 
@@ -103,6 +143,7 @@ def create_meeting(actor: User, proposal, *, now: datetime | None = None) -> Mee
     db.session.add(meeting)
     db.session.flush()
     meeting.uid = meeting_uid(meeting.id)
+    arrange_place(meeting)
     bookings.hold_meeting(meeting)
     req = proposal.request
     if req.status in ("open", "proposed"):
@@ -148,18 +189,6 @@ def list_meetings(
     rows = list(db.session.scalars(query.limit(limit + 1)))
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_cursor
-
-
-def attended_meetings(user: User, *, since: datetime) -> list[Meeting]:
-    """Meetings this person attends that end after ``since``, cancelled ones included."""
-    return list(
-        db.session.scalars(
-            db.select(Meeting)
-            .where((Meeting.practitioner_id == user.id) | (Meeting.listener_id == user.id))
-            .where(Meeting.end_at > since)
-            .order_by(Meeting.start_at, Meeting.id)
-        )
-    )
 
 
 def reschedule_meeting(
@@ -313,25 +342,20 @@ def add_feedback(
 def invite_for(actor: User, meeting_id: int, *, now: datetime | None = None) -> tuple[bytes, str]:
     """The meeting's current invite (REQUEST, or CANCEL once cancelled) and its METHOD."""
     meeting = get_meeting(actor, meeting_id)
-    return notices.invite_ics(meeting, now=now or now_utc())
+    return calendar.invite(calendar.conversation_entry(meeting, actor), now=now)
+
+
+def note_reminded(meeting_ids: list[int], now: datetime) -> None:
+    """Record when the latest reminders of these meetings were queued."""
+    if meeting_ids:
+        db.session.execute(
+            db.update(Meeting)
+            .where(Meeting.id.in_(meeting_ids))
+            .values(reminder_queued_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
 
 
 def _send_invites(meeting: Meeting, kind: str, *, now: datetime, reason: str = "") -> None:
     """Queue the current invite for each attendee who still has an account."""
-    ics, method = notices.invite_ics(meeting, now=now)
-    pairs = ((meeting.practitioner, meeting.listener), (meeting.listener, meeting.practitioner))
-    for person, other in pairs:
-        if not person.active:
-            continue
-        notice = notices.meeting_notice(kind, meeting, person, other, reason=reason)
-        outbox.queue(
-            recipient=person.email,
-            user_id=person.id,
-            meeting_id=meeting.id,
-            subject=notice.subject,
-            text=notice.text,
-            html=notice.html,
-            ics=ics,
-            ics_method=method,
-            kind=kind,
-        )
+    calendar.send(calendar.conversation_entries(meeting), kind, now=now, reason=reason)

@@ -20,15 +20,14 @@ from sqlalchemy.orm import Session
 from matching import mail
 from matching.errors import Conflict, NotFound
 from matching.extensions import db
-from matching.models import Meeting, OutboxMessage, User, now_utc
-from matching.services import audit, notices
+from matching.models import OutboxMessage, User, now_utc
+from matching.services import audit
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=6)
-REMINDER_LEAD = timedelta(hours=24)
 
 # Row ids written in the open transaction, and those whose transaction committed.
 _WRITTEN = "outbox_written"
@@ -244,57 +243,3 @@ def status_counts() -> dict[str, int]:
         db.select(OutboxMessage.status, db.func.count()).group_by(OutboxMessage.status)
     ).all()
     return {status: count for status, count in rows}
-
-
-def reminder_key(meeting: Meeting, user: User) -> str:
-    return f"reminder-{meeting.id}-{meeting.sequence}-{user.id}"
-
-
-def queue_reminders(now: datetime | None = None) -> int:
-    """Queue one reminder per attendee for meetings starting within a day; return how many.
-
-    The dedupe key names the meeting's SEQUENCE, so a moved meeting is reminded
-    of again, and running this any number of times queues each reminder once. The
-    meeting records when its latest reminder was queued.
-    """
-    now = now or now_utc()
-    meetings = list(
-        db.session.scalars(
-            db.select(Meeting)
-            .where(Meeting.status == "scheduled")
-            .where(Meeting.start_at > now)
-            .where(Meeting.start_at <= now + REMINDER_LEAD)
-            .order_by(Meeting.start_at, Meeting.id)
-        )
-    )
-    wanted = {
-        reminder_key(m, person): (m, person, other)
-        for m in meetings
-        for person, other in ((m.practitioner, m.listener), (m.listener, m.practitioner))
-        if person.active
-    }
-    if not wanted:
-        return 0
-    existing = set(
-        db.session.scalars(
-            db.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(wanted)))
-        )
-    )
-    count = 0
-    for key, (meeting, person, other) in wanted.items():
-        if key in existing:
-            continue
-        notice = notices.meeting_notice("reminder", meeting, person, other)
-        queue(
-            recipient=person.email,
-            user_id=person.id,
-            meeting_id=meeting.id,
-            subject=notice.subject,
-            text=notice.text,
-            html=notice.html,
-            kind="reminder",
-            dedupe_key=key,
-        )
-        meeting.reminder_queued_at = now
-        count += 1
-    return count

@@ -58,6 +58,8 @@ def profile_dict(user: User) -> dict | None:
             profile.training_valid_until.isoformat() if profile.training_valid_until else None
         ),
         "paused_until": profile.paused_until.isoformat() if profile.paused_until else None,
+        "video_url": profile.video_url,
+        "place": profile.place,
     }
 
 

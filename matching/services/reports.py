@@ -18,7 +18,17 @@ from sqlalchemy import func
 
 from matching.errors import Invalid
 from matching.extensions import db
-from matching.models import Feedback, ListenerProfile, Meeting, SupportRequest, User, now_utc
+from matching.models import (
+    Event,
+    EventFeedback,
+    Feedback,
+    ListenerProfile,
+    Meeting,
+    Registration,
+    SupportRequest,
+    User,
+    now_utc,
+)
 
 MIN_GROUP = 5
 MAX_DAYS = 731
@@ -104,6 +114,12 @@ def _fingerprint() -> tuple:
             scalar(func.count(Feedback.id)),
             scalar(func.max(Feedback.id)),
             verified,
+            # Programme events: attendance and ratings.
+            scalar(func.count(Event.id)),
+            scalar(func.max(Event.updated_at)),
+            scalar(func.count(Registration.id)),
+            scalar(func.max(Registration.updated_at)),
+            scalar(func.count(EventFeedback.id)),
         )
     ).one()
     return (str(db.engine.url), *row)
@@ -253,8 +269,60 @@ def _programme(from_: date, to: date) -> dict:
         "share_matched": share,
         "listener_load": listener_load,
         "feedback": feedback,
+        "events": _event_figures(start, end, suppressed),
         "suppressed": suppressed,
     }
+
+
+def _event_figures(start: datetime, end: datetime, suppressed: list[str]) -> dict:
+    """Workshops and seminars held in the range: seats, attendance and ratings.
+
+    Figures about people follow the same rule as the rest: fewer than MIN_GROUP is
+    withheld, and so is a figure whose complement would be such a group.
+    """
+    held = (
+        db.select(Event.id)
+        .where(Event.status == "published")
+        .where(Event.start_at >= start)
+        .where(Event.start_at < end)
+    )
+    sessions = db.session.scalar(db.select(func.count()).select_from(held.subquery()))
+    seats, marked, attended = db.session.execute(
+        db.select(
+            func.count(Registration.id),
+            func.count(Registration.attended),
+            func.coalesce(func.sum(db.case((Registration.attended.is_(True), 1), else_=0)), 0),
+        )
+        .where(Registration.event_id.in_(held))
+        .where(Registration.status == "confirmed")
+    ).one()
+    ratings = db.session.scalars(
+        db.select(EventFeedback.rating).where(EventFeedback.event_id.in_(held))
+    ).all()
+    figures: dict = {"sessions": sessions}
+    figures["seats"] = None if _small(seats) else seats
+    hide_attended = _small(attended) or _small(marked - attended)
+    figures["attended"] = None if hide_attended else attended
+    if hide_attended or marked < MIN_GROUP:
+        figures["attendance_rate"] = None
+    else:
+        figures["attendance_rate"] = round(attended / marked, 3)
+    if len(ratings) < MIN_GROUP:
+        figures["feedback"] = {"count": None, "mean_rating": None}
+    else:
+        figures["feedback"] = {
+            "count": len(ratings),
+            "mean_rating": round(statistics.fmean(ratings), 2),
+        }
+    for name, value in (
+        ("seats", figures["seats"]),
+        ("attended", figures["attended"]),
+        ("attendance_rate", figures["attendance_rate"]),
+        ("feedback", figures["feedback"]["count"]),
+    ):
+        if value is None:
+            suppressed.append(f"events.{name}")
+    return figures
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from matching.errors import Conflict, NotFound
+from matching.errors import Conflict, Invalid, NotFound
 from matching.extensions import db
 from matching.models import (
     ACTIVE_REQUEST_STATUSES,
@@ -19,9 +19,18 @@ from matching.vocabulary import MODALITIES
 def create_request(user: User, values: dict) -> SupportRequest:
     """Open a request from loaded values; a practitioner has one active request at a time.
 
-    Without modalities, the request takes the practitioner's profile's (or every one).
+    Without modalities, the request takes the practitioner's profile's (or every one). A
+    phone number is needed when phone is the only way to meet, and kept only when phone
+    is one of them.
     """
     values = {"modalities": list(user.practitioner_profile.modalities or MODALITIES)} | values
+    if "phone" not in values["modalities"]:
+        values["phone"] = None
+    elif values["modalities"] == ["phone"] and not values.get("phone"):
+        raise Invalid(
+            "Please give a number we can call you on.",
+            fields={"phone": "needed when phone is the only way to meet"},
+        )
     if active_request(user) is not None:
         raise Conflict(
             "You already have a request in progress. You can withdraw it first.",
@@ -111,6 +120,7 @@ def request_dicts(rows: list[SupportRequest], *, include_note: bool = False) -> 
         }
         if include_note:
             data["note"] = req.note
+            data["phone"] = req.phone
         answers.append(data)
     return answers
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
@@ -55,6 +56,32 @@ def text(value, field: str, *, max_len: int, required: bool = False) -> str:
     if len(value) > max_len:
         raise invalid(field, f"Keep it under {max_len} characters.")
     return value
+
+
+def https_url(value, field: str, *, max_len: int = 300) -> str | None:
+    """An https address such as a video room's, or None when left empty."""
+    value = text(value, field, max_len=max_len)
+    if not value:
+        return None
+    parts = urlsplit(value) if not re.search(r"\s", value) else None
+    if parts is None or parts.scheme != "https" or not parts.hostname or "@" in parts.netloc:
+        raise invalid(field, "Use an https:// address, such as https://meet.example.org/room.")
+    return value
+
+
+PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]*$")
+PHONE_MAX = 32
+
+
+def phone(value, field: str = "phone") -> str | None:
+    """A phone number as people write it (digits, spaces, + ( ) - . /), or None when empty."""
+    value = text(value, field, max_len=PHONE_MAX)
+    if not value:
+        return None
+    digits = sum(ch.isdigit() for ch in value)
+    if not PHONE.match(value) or not 6 <= digits <= 15:
+        raise invalid(field, "Use a phone number such as +44 20 7946 0000.")
+    return " ".join(value.split())
 
 
 def boolean(value, field: str) -> bool:

@@ -20,7 +20,8 @@ from schemathesis.generation.modes import GenerationMode
 from matching import create_app
 from matching.extensions import db
 from matching.models import MatchingRound, Proposal, SupportRequest, User
-from matching.services import accounts
+from matching.services import accounts, events
+from tests.support.events import new_event
 from tests.support.meetings import book, future_start, make_pair
 
 EXAMPLES = 20  # per operation
@@ -50,7 +51,8 @@ def app_config() -> dict:
 
 @pytest.fixture
 def people(app, make_user):
-    """One of each role, with a booked conversation, a request and a pending proposal."""
+    """One of each role, with a booked conversation, a request and a pending proposal, and
+    a workshop the listener facilitates with a seat taken and a place on its waiting list."""
     pair = make_pair(make_user)
     book(app, pair, future_start(days=3))
     with app.app_context():
@@ -69,6 +71,11 @@ def people(app, make_user):
                 score=50,
             )
         )
+        db.session.commit()
+    workshop = new_event(app, pair.coordinator, capacity=1, facilitator=pair.listener)
+    with app.app_context():
+        for person in (pair.practitioner, pair.stranger):
+            events.register(db.session.get(User, person), workshop)
         db.session.commit()
     return {
         "coordinator": pair.coordinator,

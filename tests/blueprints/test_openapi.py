@@ -14,6 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from matching.models import now_utc
 from tests.conftest import PASSWORD
+from tests.support.events import move_event_to_past
 from tests.support.meetings import ALL_WEEK, future_start, move_to_past
 from tests.support.openapi import check
 
@@ -222,11 +223,68 @@ def test_every_operation_answers_as_its_document_says(app, client, api, make_use
     call(coordinator, "post", f"/api/v1/meetings/{booked['meeting']['id']}/cancel", 200)
     call(listener, "delete", "/api/v1/tokens/current", 204)
 
+    _walk_programme_events(app, call, api, make_user, coordinator)
+
     doc = client.get("/api/v1/openapi.json").get_json()
     driven = {
         (m, re.sub(r"/\d+", "/{id}", p.split("?")[0].removeprefix("/api/v1"))) for m, p in seen
     }
     assert driven == _documented(doc)
+
+
+def _walk_programme_events(app, call, api, make_user, coordinator) -> None:
+    """Publish, register, wait, take an offered seat, decline one, approve, rate, cancel."""
+    start = future_start(days=6, hour=15)
+    body = {
+        "kind": "workshop",
+        "title": "Evening workshop",
+        "description": "",
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=2)).isoformat(),
+        "modality": "video",
+        "location": "https://meet.example.org/workshop",
+        "capacity": 1,
+        "registration_closes": (start - timedelta(hours=1)).isoformat(),
+        "requires_approval": False,
+        "open_to": ["practitioner"],
+    }
+    event = call(coordinator, "post", "/api/v1/events", 201, json=body).json
+    url = f"/api/v1/events/{event['id']}"
+    first, second, third = (api(make_user("practitioner")) for _ in range(3))
+    call(first, "get", "/api/v1/events", 200)
+    call(first, "get", url, 200)
+    seat = call(first, "post", f"{url}/registrations", 201, json={}).json
+    waiting = call(second, "post", f"{url}/registrations", 201).json
+    assert (seat["status"], waiting["status"], waiting["position"]) == (
+        "confirmed",
+        "waitlisted",
+        1,
+    )
+    call(first, "get", f"/api/v1/registrations/{seat['id']}", 200)
+    call(first, "get", f"/api/v1/registrations/{seat['id']}/invite.ics", 200)
+    call(first, "post", f"/api/v1/registrations/{seat['id']}/withdraw", 200)
+    offered = call(second, "get", f"/api/v1/registrations/{waiting['id']}", 200).json
+    assert offered["status"] == "offered" and offered["offer_expires"]
+    call(second, "post", f"/api/v1/registrations/{waiting['id']}/accept", 200)
+    late = call(third, "post", f"{url}/registrations", 201).json
+    call(coordinator, "patch", url, 200, json={"capacity": 2})
+    call(third, "post", f"/api/v1/registrations/{late['id']}/decline", 200)
+    call(coordinator, "get", f"{url}/registrations", 200)
+
+    vetted = call(coordinator, "post", "/api/v1/events", 201, json=body | {"capacity": 5,
+        "requires_approval": True, "start": (start + timedelta(days=1)).isoformat(),
+        "end": (start + timedelta(days=1, hours=2)).isoformat()}).json  # fmt: skip
+    vetted_url = f"/api/v1/events/{vetted['id']}"
+    pending = call(first, "post", f"{vetted_url}/registrations", 201).json
+    assert pending["status"] == "pending_approval"
+    call(coordinator, "post", f"/api/v1/registrations/{pending['id']}/approve", 200)
+    doubtful = call(third, "post", f"{vetted_url}/registrations", 201).json
+    call(coordinator, "post", f"/api/v1/registrations/{doubtful['id']}/reject", 200, json={})
+    call(coordinator, "post", f"{vetted_url}/cancel", 200, json={"reason": "Room unavailable"})
+
+    move_event_to_past(app, event["id"])
+    call(second, "post", f"{url}/feedback", 201, json={"rating": 5, "comment": "Calm."})
+    call(coordinator, "get", f"{url}/feedback", 200)
 
 
 def _all_week() -> list[dict]:

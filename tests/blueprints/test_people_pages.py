@@ -389,7 +389,13 @@ def test_a_routine_request_is_saved_and_shown_without_crisis_text(app, client, s
 
     r = client.post(
         "/practitioner/request",
-        data={"urgency": "routine", "modalities": "phone", "topics": "moral injury", "note": "hi"},
+        data={
+            "urgency": "routine",
+            "modalities": "phone",
+            "topics": "moral injury",
+            "note": "hi",
+            "phone": "+44 20 7946 0000",  # a phone-only request needs a number
+        },
         follow_redirects=True,
     )
 

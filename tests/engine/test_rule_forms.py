@@ -143,6 +143,7 @@ def people(draw):
         windows=week(draw),
         time_off=intervals(draw, 2),
         booked=intervals(draw, 3),
+        held=intervals(draw, 2),
     )
     req = request(
         id=1,
@@ -158,6 +159,7 @@ def people(draw):
         windows=week(draw),
         time_off=intervals(draw, 2),
         booked=intervals(draw, 2),
+        held=intervals(draw, 1),
     )
     return req, lis, p
 

@@ -32,16 +32,20 @@ def icaljs() -> Callable[[bytes], list[dict]]:
             pytest.fail(f"{problem} (CI is set, so this cannot be skipped)")
         pytest.skip(problem)
 
+    read: dict[bytes, bytes] = {}  # one node process per distinct calendar
+
     def parse(ics: bytes) -> list[dict]:
-        result = subprocess.run(
-            ["node", str(HERE / "parse.mjs")],
-            input=ics,
-            capture_output=True,
-            check=False,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stderr.decode()
-        return json.loads(result.stdout)
+        if ics not in read:
+            result = subprocess.run(
+                ["node", str(HERE / "parse.mjs")],
+                input=ics,
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
+            assert result.returncode == 0, result.stderr.decode()
+            read[ics] = result.stdout
+        return json.loads(read[ics])
 
     return parse
 

@@ -1,6 +1,6 @@
 // Read an .ics file on stdin with ical.js and print what a client would see.
 // Prints a JSON array with one object per VEVENT:
-// {uid, sequence, start_utc, end_utc, status, method, organizer, attendees}.
+// {uid, sequence, start_utc, end_utc, status, method, organizer, attendees, location}.
 import ICAL from "ical.js";
 
 function readStdin() {
@@ -34,6 +34,7 @@ const events = calendar.getAllSubcomponents("vevent").map((component) => {
     method,
     summary: event.summary,
     description: event.description,
+    location: event.location || null,
     organizer: organizer ? address(organizer) : null,
     attendees: component.getAllProperties("attendee").map(address),
     alarms: component.getAllSubcomponents("valarm").length,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import io
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ import vobject
 
 from matching import ical
 from matching.ical import DEFAULT_SUMMARY, Attendee, CalendarEvent
+from tests.support.calendars import read_three_ways
 
 ORGANIZER = "noreply@alongside.example"
 ORGANIZER_NAME = "Alongside"
@@ -159,6 +159,16 @@ def test_request_reminds_fifteen_minutes_before_in_neutral_words(assert_calendar
     assert_calendar_neutral(ics)
 
 
+def test_the_alarm_says_what_the_caller_asks_and_a_location_is_written_when_given():
+    event = make_event(reminder="Reminder: group session in 15 minutes", location="Room 4")
+    vevent = only_vevent(request(event))
+
+    [alarm] = vevent.walk("VALARM")
+    assert str(alarm["DESCRIPTION"]) == "Reminder: group session in 15 minutes"
+    assert str(vevent["LOCATION"]) == "Room 4"
+    assert "LOCATION" not in only_vevent(request())
+
+
 def test_url_is_written_only_when_given():
     with_url = only_vevent(request(make_event(url="https://alongside.example/meetings/42")))
     without_url = only_vevent(request())
@@ -274,68 +284,6 @@ MEETINGS = [
     pytest.param(BERLIN, datetime(2026, 7, 14, 18, 0), datetime(2026, 7, 14, 16, 0), id="ber-july"),
     pytest.param(BERLIN, datetime(2026, 1, 13, 18, 0), datetime(2026, 1, 13, 17, 0), id="ber-jan"),
 ]
-
-
-def parse_with_icalendar(ics: bytes) -> list[dict]:
-    calendar = icalendar.Calendar.from_ical(ics)
-    return [
-        {
-            "uid": str(vevent["UID"]),
-            "sequence": vevent.decoded("SEQUENCE"),
-            "start": vevent.decoded("DTSTART"),
-            "end": vevent.decoded("DTEND"),
-            "status": str(vevent["STATUS"]),
-            "method": str(calendar["METHOD"]),
-        }
-        for vevent in calendar.walk("VEVENT")
-    ]
-
-
-def parse_with_vobject(ics: bytes) -> list[dict]:
-    calendar = vobject.readOne(io.StringIO(ics.decode("utf-8")))
-    return [
-        {
-            "uid": vevent.uid.value,
-            "sequence": int(vevent.sequence.value),
-            "start": vevent.dtstart.value,
-            "end": vevent.dtend.value,
-            "status": vevent.status.value,
-            "method": calendar.method.value,
-        }
-        for vevent in calendar.vevent_list
-    ]
-
-
-def parse_with_icaljs(icaljs, ics: bytes) -> list[dict]:
-    return [
-        {
-            "uid": event["uid"],
-            "sequence": event["sequence"],
-            "start": datetime.fromisoformat(event["start_utc"]),
-            "end": datetime.fromisoformat(event["end_utc"]),
-            "status": event["status"],
-            "method": event["method"],
-        }
-        for event in icaljs(ics)
-    ]
-
-
-def read_three_ways(icaljs, ics: bytes) -> list[dict]:
-    """Parse with all three parsers, check they agree, return the common reading."""
-    readings = {
-        "icalendar": parse_with_icalendar(ics),
-        "vobject": parse_with_vobject(ics),
-        "ical.js": parse_with_icaljs(icaljs, ics),
-    }
-    for name, events in readings.items():
-        for event in events:
-            for key in ("start", "end"):
-                assert event[key].utcoffset() == timedelta(0), (name, key, event[key])
-                event[key] = event[key].astimezone(UTC)
-    first = readings["icalendar"]
-    assert readings["vobject"] == first
-    assert readings["ical.js"] == first
-    return first
 
 
 @pytest.mark.parametrize(("zone", "local_start", "utc_start"), MEETINGS)

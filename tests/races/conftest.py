@@ -72,6 +72,13 @@ class Server:
         return results
 
 
+@pytest.fixture(params=["threads", "gunicorn"] if POSTGRES_URL else ["threads"])
+def server(request):
+    """Each race runs on a threaded server, and on gunicorn -w 4 with PostgreSQL."""
+    name = "threaded_server" if request.param == "threads" else "gunicorn_server"
+    return request.param, request.getfixturevalue(name)
+
+
 @pytest.fixture(scope="module")
 def gunicorn_server(migrated_template, tmp_path_factory) -> Iterator[Server]:
     """gunicorn -w 4 over the PostgreSQL test database, configured through the environment."""

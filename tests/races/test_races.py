@@ -10,23 +10,13 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-import pytest
-
 from matching.extensions import db
 from matching.models import MatchingRound, Meeting, Proposal, SupportRequest, User
 from matching.services import accounts, bookings
-from tests.conftest import POSTGRES_URL
 from tests.support.meetings import ALL_WEEK, Pair, book, future_start
 
 TRIALS = {"threads": 10, "gunicorn": 15}
 MOVERS = 6  # meetings of one listener moved to one time at once
-
-
-@pytest.fixture(params=["threads", "gunicorn"] if POSTGRES_URL else ["threads"])
-def server(request):
-    """Each race runs on a threaded server, and on gunicorn -w 4 with PostgreSQL."""
-    name = "threaded_server" if request.param == "threads" else "gunicorn_server"
-    return request.param, request.getfixturevalue(name)
 
 
 def _token(app, user_id: int) -> str:

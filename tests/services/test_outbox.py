@@ -11,7 +11,7 @@ import pytest
 
 from matching.extensions import db
 from matching.models import Meeting, OutboxMessage, User, now_utc
-from matching.services import meetings, outbox
+from matching.services import calendar, meetings, outbox
 from tests.support.meetings import book, future_start, make_pair, parse_invite
 
 
@@ -273,6 +273,6 @@ def test_reminders_are_queued_once_however_often_the_worker_runs(smtp_app, app, 
             now=soon - timedelta(hours=30),
         )
         db.session.commit()
-        assert outbox.queue_reminders() == 2
+        assert calendar.queue_reminders() == 2
         db.session.commit()
-        assert outbox.queue_reminders() == 0
+        assert calendar.queue_reminders() == 0

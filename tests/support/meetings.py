@@ -61,13 +61,25 @@ def future_start(days: int = 3, hour: int = 14) -> datetime:
     return base.replace(hour=hour) + timedelta(days=days)
 
 
-def book(app, pair: Pair, start: datetime, *, minutes: int = 60, commit: bool = True) -> int:
+def book(
+    app,
+    pair: Pair,
+    start: datetime,
+    *,
+    minutes: int = 60,
+    commit: bool = True,
+    modalities: tuple[str, ...] = ("video",),
+    phone: str | None = None,
+) -> int:
     """Create request, round, proposal and meeting (through create_meeting); return its id."""
     from matching.services import meetings
 
     with app.app_context():
         req = SupportRequest(
-            practitioner_id=pair.practitioner, urgency="routine", modalities=["video"]
+            practitioner_id=pair.practitioner,
+            urgency="routine",
+            modalities=list(modalities),
+            phone=phone,
         )
         rnd = MatchingRound(started_by_id=pair.coordinator)
         db.session.add_all([req, rnd])

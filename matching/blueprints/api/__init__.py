@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from flask import Flask
 
-from matching.blueprints.api import accounts, coordination, document, meetings, requests
+from matching.blueprints.api import (
+    accounts,
+    coordination,
+    document,
+    events,
+    meetings,
+    requests,
+)
 from matching.blueprints.api.blueprint import DOCUMENT, ApiBlueprint, OpenApi
 
 bp = ApiBlueprint("api", public=True)
-for _module in (accounts, requests, coordination, meetings, document):
+for _module in (accounts, requests, coordination, meetings, events, document):
     for _child in _module.blueprints:
         bp.register_blueprint(_child)
 

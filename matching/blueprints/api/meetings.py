@@ -20,8 +20,9 @@ blueprints = (attendees,)
 @attendees.response(200, answers.MeetingPage)
 def index(query):
     """My conversations (a coordinator's: all), by id."""
-    rows, next_cursor = meetings.list_meetings(api_user(), after=query.get("cursor"))
-    return listing([meetings.meeting_dict(m) for m in rows], next_cursor)
+    viewer = api_user()
+    rows, next_cursor = meetings.list_meetings(viewer, after=query.get("cursor"))
+    return listing([meetings.meeting_dict(m, viewer) for m in rows], next_cursor)
 
 
 @attendees.get("/meetings/<int:meeting_id>/invite.ics")
