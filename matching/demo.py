@@ -3,7 +3,8 @@
 Besides today's open requests it holds a coordinator's day: conversations held in past
 weeks (with outcomes and feedback, so the programme figures have something to show and
 something to withhold), a round with proposals waiting for review, a listener whose
-training ends soon and one who is paused.
+training ends soon and one who is paused. Every account is verified and has accepted
+the consent text.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from matching.schemas import bodies, load
 from matching.services import (
     accounts,
     availability,
+    consent,
     listeners,
     meetings,
     profiles,
@@ -324,8 +326,12 @@ def _person(name: str, role: str, zone: str, profile: dict, windows):
         "role": role,
         "display_name": name,
         "timezone": zone,
+        "consent_version": consent.current_version(),
     }
-    user = accounts.register(**load(bodies.NewAccount, account))
+    values = load(bodies.NewAccount, account)
+    version = values.pop("consent_version")
+    user = accounts.register(**values, verified=True)
+    consent.accept(user, version)
     profiles.update_profile(user, load(bodies.PROFILES[role], profile))
     week = {"windows": [{"weekday": d, "start": s, "end": e} for d, s, e in windows]}
     availability.set_windows(user, load(bodies.Windows, week)["windows"])

@@ -7,6 +7,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from matching.blueprints import (
+    account,
     api,
     auth,
     coordinator,
@@ -39,7 +40,7 @@ class IdConverter(IntegerConverter):
 def register(app: Flask) -> None:
     """Register every blueprint, and the template helpers the pages share."""
     app.url_map.converters["int"] = IdConverter
-    for module in (public, auth, practitioner, listener, coordinator, feed, meetings):
+    for module in (public, auth, practitioner, listener, coordinator, feed, meetings, account):
         app.register_blueprint(module.bp)
     api.register(app)
     app.add_template_filter(localtime, "localtime")

@@ -1,8 +1,18 @@
 """All models, importable from one place."""
 
-from matching.models.accounts import ROLES, ApiToken, AuditEvent, User, UserSession
+from matching.models.accounts import (
+    ROLES,
+    TOKEN_PURPOSES,
+    AccountToken,
+    ApiToken,
+    AuditEvent,
+    Consent,
+    User,
+    UserSession,
+)
 from matching.models.base import UTCDateTime, now_utc
 from matching.models.bookings import OVERLAP, Booking
+from matching.models.care import DEBRIEF_STATUSES, DebriefRequest
 from matching.models.meetings import MEETING_STATUSES, Feedback, Meeting
 from matching.models.outbox import OUTBOX_STATUSES, OutboxMessage
 from matching.models.profiles import (
@@ -14,6 +24,7 @@ from matching.models.profiles import (
 from matching.models.requests import (
     ACTIVE_REQUEST_STATUSES,
     REQUEST_STATUSES,
+    RequestExclusion,
     SupportRequest,
 )
 from matching.models.rounds import (
@@ -26,6 +37,7 @@ from matching.models.rounds import (
 
 __all__ = [
     "ACTIVE_REQUEST_STATUSES",
+    "DEBRIEF_STATUSES",
     "MEETING_STATUSES",
     "OUTBOX_STATUSES",
     "OVERLAP",
@@ -33,10 +45,14 @@ __all__ = [
     "REQUEST_STATUSES",
     "ROLES",
     "ROUND_RUN_STATUSES",
+    "TOKEN_PURPOSES",
+    "AccountToken",
     "ApiToken",
     "AuditEvent",
     "AvailabilityWindow",
     "Booking",
+    "Consent",
+    "DebriefRequest",
     "Feedback",
     "ListenerProfile",
     "MatchingRound",
@@ -44,6 +60,7 @@ __all__ = [
     "OutboxMessage",
     "PractitionerProfile",
     "Proposal",
+    "RequestExclusion",
     "RoundRun",
     "SupportRequest",
     "TimeOff",
