@@ -91,6 +91,10 @@ class Defaults:
     MATCH_SOLVER = "auto"
     # A round still marked running after this long was abandoned (its worker died).
     MATCH_ROUND_TIMEOUT_MINUTES = 15
+    # A listener who has held this many conversations within this many days is offered
+    # a debrief with a coordinator.
+    DEBRIEF_AFTER_SESSIONS = 4
+    DEBRIEF_WITHIN_DAYS = 14
 
 
 ENV_STRINGS = (
@@ -122,6 +126,8 @@ ENV_INTS = (
     "VERIFY_LINK_HOURS",
     "RESET_LINK_MINUTES",
     "ACCOUNT_MAIL_MINUTES",
+    "DEBRIEF_AFTER_SESSIONS",
+    "DEBRIEF_WITHIN_DAYS",
 )
 ENV_BOOLS = (
     "MAIL_USE_TLS",

@@ -19,6 +19,7 @@ from matching.blueprints import (
 )
 from matching.models import now_utc
 from matching.services.notices import local_time
+from matching.services.profiles import pause_last_day
 
 # The largest id of an integer primary key (PostgreSQL's integer).
 MAX_ID = 2**31 - 1
@@ -45,6 +46,7 @@ def register(app: Flask) -> None:
     api.register(app)
     app.add_template_filter(localtime, "localtime")
     app.add_template_global(today, "today")
+    app.add_template_filter(last_day_of_pause, "last_day_of_pause")
 
 
 def localtime(value, zone: str, fmt: str = "%a %d %b, %H:%M") -> str:
@@ -55,3 +57,9 @@ def localtime(value, zone: str, fmt: str = "%a %d %b, %H:%M") -> str:
 def today():
     """Today's date in UTC."""
     return now_utc().date()
+
+
+def last_day_of_pause(paused_until, zone: str) -> str:
+    """The last day a pause covers, in the person's zone: "Mon 14 Dec"."""
+    day = pause_last_day(paused_until, zone)
+    return "" if day is None else day.strftime("%a %-d %b")

@@ -257,6 +257,12 @@ class CheckEmail(Answer):
     status = _words(("check_email",), required=True)
 
 
+class FreeTimes(Answer):
+    """The next starts free for both people, earliest first."""
+
+    items = fields.List(_instant(), required=True)
+
+
 class Export(Answer):
     """Everything stored about the person asking."""
 

@@ -231,6 +231,12 @@ class Reschedule(Schema):
 
 class Cancellation(Schema):
     reason = Text(max_len=REASON_MAX, load_default="")
+    another_listener = Flag(
+        load_default=False,
+        metadata={
+            "description": "practitioners: reopen the request, never with this listener again"
+        },
+    )
 
 
 class NewFeedback(Schema):

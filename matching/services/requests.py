@@ -12,20 +12,33 @@ from matching.models import (
     SupportRequest,
     User,
 )
-from matching.services import audit, meetings, rounds
+from matching.services import audit, meetings, profiles, rounds
 from matching.vocabulary import MODALITIES
+
+PROFILE_INCOMPLETE = "profile_incomplete"
 
 
 def create_request(user: User, values: dict) -> SupportRequest:
     """Open a request from loaded values; a practitioner has one active request at a time.
 
-    Without modalities, the request takes the practitioner's profile's (or every one).
+    A request that could never be matched is refused (409 profile_incomplete) until the
+    profile has languages and ways to meet and the weekly times exist. Without
+    modalities, the request takes the practitioner's profile's (or every one).
     """
     values = {"modalities": list(user.practitioner_profile.modalities or MODALITIES)} | values
     if active_request(user) is not None:
         raise Conflict(
             "You already have a request in progress. You can withdraw it first.",
             code="request_open",
+        )
+    missing = profiles.missing_for_matching(user)
+    if missing:
+        words = [profiles.MATCHING_NEEDS[key] for key in missing]
+        listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+        raise Conflict(
+            f"Before we can look for a listener, please add {listed}.",
+            code=PROFILE_INCOMPLETE,
+            fields={key: f"Please add {profiles.MATCHING_NEEDS[key]}." for key in missing},
         )
     req = SupportRequest(practitioner_id=user.id, status="open", **values)
     db.session.add(req)

@@ -16,7 +16,7 @@ from matching.models import now_utc
 from matching.services import consent
 from tests.conftest import PASSWORD
 from tests.support.accounts import latest_link
-from tests.support.meetings import ALL_WEEK, future_start, move_to_past
+from tests.support.meetings import ALL_WEEK, move_to_past
 from tests.support.openapi import check
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -221,7 +221,7 @@ def test_every_operation_answers_as_its_document_says(app, client, api, make_use
     call(practitioner, "get", "/api/v1/meetings", 200)
     call(listener, "get", f"/api/v1/meetings/{meeting['id']}/invite.ics", 200)
     url = f"/api/v1/meetings/{meeting['id']}"
-    start = future_start(days=5, hour=10).isoformat()
+    start = call(practitioner, "get", f"{url}/free-times", 200).json["items"][0]
     call(practitioner, "post", f"{url}/reschedule", 200, json={"start": start})
     move_to_past(app, meeting["id"])
     call(practitioner, "post", f"{url}/feedback", 201, json={"rating": 4})

@@ -117,9 +117,11 @@ def test_listener_registers_fills_the_profile_pauses_and_resumes(app, page, tmp_
     expect(page.get_by_text("A coordinator will verify your training")).to_be_visible()
 
     until = datetime.now(UTC).date() + timedelta(days=7)
-    page.get_by_label("Pause until").fill(until.isoformat())
+    page.get_by_label("Pause to and including").fill(until.isoformat())
     page.get_by_role("button", name="Pause").click()
-    expect(page.get_by_text("You are paused until")).to_be_visible()
+    expect(page.locator("main section").last).to_contain_text(
+        f"You are paused to and including {until:%a %-d %b}"
+    )
     page.screenshot(path=tmp_path / "listener-paused.png", full_page=True)
     user = user_by_email(app, "lena@example.org")
     assert user.listener_profile.paused_until > datetime.now(UTC)
