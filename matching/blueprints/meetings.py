@@ -118,7 +118,6 @@ def show(meeting_id: int):
         free_times=_choices(meetings.free_times(current_user, meeting.id, now=now))
         if movable
         else [],
-        move_form=MoveToForm(),
         reschedule_form=RescheduleForm(),
         feedback_form=FeedbackForm(),
         outcome_form=OutcomeForm(),

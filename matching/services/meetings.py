@@ -306,7 +306,7 @@ def free_times(
     """The next starts (at most ``limit``) a meeting may move to, free for both people.
 
     Every hard rule holds for each one, as a move re-checks; the horizon of rounds does
-    not apply (engine.free_times with enforce_horizon=False). None once it cannot move.
+    not apply (engine.free_times with enforce_horizon=False); none once it cannot move.
     """
     now = now or now_utc()
     meeting = get_meeting(actor, meeting_id)

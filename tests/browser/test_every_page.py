@@ -202,3 +202,19 @@ def test_every_page_fits_a_phone_and_passes_axe(app, chromium, live_server):
         found.extend(f"{role}: {item}" for item in problems.items)
     assert visited == set(PAGES), sorted(set(PAGES) - visited)
     assert found == [], "\n".join(found)
+
+
+@pytest.mark.browser
+def test_the_checks_see_what_they_look_for(chromium):
+    """A field without a label and a too-wide block are caught: the sweep is not vacuous."""
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        page.set_content(
+            '<html lang="en"><head><title>t</title></head><body><main>'
+            '<input type="text"><div style="width: 600px">wide</div></main></body></html>'
+        )
+        assert "label" in {v["id"] for v in blocking(axe_violations(page))}
+        assert page_width(page) > PHONE["width"]
+    finally:
+        context.close()
