@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from matching import engine
 from matching.errors import Conflict, Invalid, NotAllowed, NotFound
@@ -331,6 +332,7 @@ def awaiting_feedback(
             .where(Meeting.end_at <= now)
             .where(Meeting.end_at > now - within)
             .where(Meeting.id.not_in(given))
+            .options(selectinload(Meeting.practitioner), selectinload(Meeting.listener))
             .order_by(Meeting.end_at.desc(), Meeting.id)
         )
     )

@@ -356,3 +356,32 @@ def test_copy_to_weekdays_works_without_script_and_saves_nothing_yet(app, make_u
         assert db.session.scalar(db.select(db.func.count()).select_from(AvailabilityWindow)) == 0
     empty = text(client.post("/practitioner/availability", data={"copy": "3"}))
     assert "Fill in that row's times first" in empty
+
+
+def test_the_homes_ask_for_feedback_without_a_query_per_conversation(app, make_user, count_queries):
+    listener = make_user("listener", windows=ALL_WEEK, max_sessions_per_day=4)
+    coordinator = make_user("coordinator")
+
+    def ended(count: int) -> None:
+        for _ in range(count):
+            practitioner = make_user("practitioner", windows=ALL_WEEK)
+            pair = Pair(coordinator, practitioner, listener, 0)
+            with app.app_context():
+                taken = db.session.scalar(db.select(db.func.count()).select_from(Meeting))
+            move_to_past(app, book(app, pair, future_start(days=2 + taken)), hours_ago=3 + taken)
+
+    client = signed_in(app, listener)
+
+    def queries() -> int:
+        client.get("/listener/")
+        with count_queries() as counted:
+            page = text(client.get("/listener/"))
+        assert page.count("Tell us how it went") == prompts
+        return counted["n"]
+
+    prompts = 2
+    ended(2)
+    few = queries()
+    prompts = 6
+    ended(4)
+    assert queries() == few
