@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 tests/ical/node_modules/.package-lock.json: tests/ical/package-lock.json
 	npm ci --prefix tests/ical --no-audit --no-fund --loglevel=error
 
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+
 ## Set up everything and serve the demo on http://127.0.0.1:5000
 run: $(STAMP)
 	$(BIN)/flask db upgrade
@@ -25,7 +28,7 @@ run: $(STAMP)
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## Lint, scan for security problems and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
-test: $(STAMP) tests/ical/node_modules/.package-lock.json
+test: $(STAMP) tests/ical/node_modules/.package-lock.json tests/browser/node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -r matching -ll -q
@@ -52,4 +55,4 @@ worker: $(STAMP)
 	$(BIN)/flask outbox deliver --loop
 
 clean:
-	rm -rf $(VENV) tests/ical/node_modules *.egg-info
+	rm -rf $(VENV) tests/ical/node_modules tests/browser/node_modules *.egg-info

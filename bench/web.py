@@ -117,7 +117,7 @@ def seed(app, n_requests: int, n_listeners: int) -> dict:
         now_utc,
     )
     from matching.schemas import bodies, load
-    from matching.services import accounts, availability, profiles, requests
+    from matching.services import accounts, availability, consent, profiles, requests
     from matching.vocabulary import FIELDS, MODALITIES, URGENCIES
 
     rng = random.Random(SEED)
@@ -139,6 +139,7 @@ def seed(app, n_requests: int, n_listeners: int) -> dict:
                     "timezone": rng.choice(ZONES),
                     "active": True,
                     "created_at": now - timedelta(days=120),
+                    "email_verified_at": now - timedelta(days=120),
                     "session_version": 0,
                 }
                 for i in range(count)
@@ -294,18 +295,24 @@ def seed(app, n_requests: int, n_listeners: int) -> dict:
         )
         db.session.commit()
 
+        def _joined(account: dict):
+            """A person as they are once joined: address confirmed, consent text accepted."""
+            version = consent.current_version()
+            values = load(bodies.NewAccount, account | {"consent_version": version})
+            values.pop("consent_version")
+            user = accounts.register(**values, verified=True)
+            consent.accept(user, version)
+            return user
+
         # The two people whose home pages are measured, made through the services.
-        person = accounts.register(
-            **load(
-                bodies.NewAccount,
-                {
-                    "email": "pia@bench.example.org",
-                    "password": PASSWORD,
-                    "role": "practitioner",
-                    "display_name": "Pia",
-                    "timezone": "Europe/Berlin",
-                },
-            )
+        person = _joined(
+            {
+                "email": "pia@bench.example.org",
+                "password": PASSWORD,
+                "role": "practitioner",
+                "display_name": "Pia",
+                "timezone": "Europe/Berlin",
+            }
         )
         profiles.update_profile(
             person,
@@ -319,17 +326,14 @@ def seed(app, n_requests: int, n_listeners: int) -> dict:
         requests.create_request(
             person, load(bodies.NewRequest, {"urgency": "soon", "note": "Nights are hard."})
         )
-        listener = accounts.register(
-            **load(
-                bodies.NewAccount,
-                {
-                    "email": "leo@bench.example.org",
-                    "password": PASSWORD,
-                    "role": "listener",
-                    "display_name": "Leo",
-                    "timezone": "Europe/London",
-                },
-            )
+        listener = _joined(
+            {
+                "email": "leo@bench.example.org",
+                "password": PASSWORD,
+                "role": "listener",
+                "display_name": "Leo",
+                "timezone": "Europe/London",
+            }
         )
         profiles.update_profile(
             listener,

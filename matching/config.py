@@ -15,7 +15,7 @@ CRISIS_RESOURCES = (
     "If you are in danger or thinking about harming yourself, please call your local "
     "emergency number now. In the US you can call or text 988; in the UK and Ireland, "
     "Samaritans answer on 116 123; elsewhere, findahelpline.com lists free, confidential "
-    "lines. A coordinator will look at your request first."
+    "lines."
 )
 
 
@@ -49,6 +49,12 @@ class Defaults:
     TRUSTED_PROXIES = 0
     TRUSTED_HOSTS = None  # default: the host of BASE_URL
     API_TOKEN_DAYS = 30
+    # Links sent by e-mail work once, and for this long.
+    VERIFY_LINK_HOURS = 24
+    RESET_LINK_MINUTES = 60
+    # One kind of account mail (verification, reset, "you have an account") goes to one
+    # person at most once in this many minutes, however often someone asks for it.
+    ACCOUNT_MAIL_MINUTES = 10
     ARGON2_PARAMS: dict = {}  # e.g. {"time_cost": 1, "memory_cost": 8192} in tests only
 
     SERVICE_NAME = "Alongside"
@@ -92,6 +98,10 @@ class Defaults:
     MATCH_SOLVER = "auto"
     # A round still marked running after this long was abandoned (its worker died).
     MATCH_ROUND_TIMEOUT_MINUTES = 15
+    # A listener who has held this many conversations within this many days is offered
+    # a debrief with a coordinator.
+    DEBRIEF_AFTER_SESSIONS = 4
+    DEBRIEF_WITHIN_DAYS = 14
 
 
 ENV_STRINGS = (
@@ -123,6 +133,11 @@ ENV_INTS = (
     "TRUSTED_PROXIES",
     "MATCH_ROUND_TIMEOUT_MINUTES",
     "EVENT_OFFER_HOURS",
+    "VERIFY_LINK_HOURS",
+    "RESET_LINK_MINUTES",
+    "ACCOUNT_MAIL_MINUTES",
+    "DEBRIEF_AFTER_SESSIONS",
+    "DEBRIEF_WITHIN_DAYS",
 )
 ENV_BOOLS = (
     "MAIL_USE_TLS",

@@ -3,9 +3,12 @@
 Besides today's open requests it holds a coordinator's day: conversations held in past
 weeks (with outcomes and feedback, so the programme figures have something to show and
 something to withhold), a round with proposals waiting for review, a listener whose
-training ends soon and one who is paused. The programme's group sessions: last month's
-workshop (attendance and ratings), this month's, nearly full with a waiting list and a
-seat on offer, and a seminar a listener facilitates, with a registration to approve.
+training ends soon, one who is paused and one who asked for a debrief. Every account is
+verified and has accepted the consent text; the demo practitioner has a conversation
+booked for the coming days (to move, cancel, or ask for a different listener). The
+programme's group sessions: last month's workshop (attendance and ratings), this
+month's, nearly full with a waiting list and a seat on offer, and a seminar a listener
+facilitates, with a registration to approve.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from matching.schemas import bodies, load
 from matching.services import (
     accounts,
     availability,
+    care,
+    consent,
     events,
     listeners,
     meetings,
@@ -289,6 +294,10 @@ PRACTITIONERS = [
 ]
 
 
+# The practitioner whose sign-in the demo prints; the listener booked with them.
+DEMO_PRACTITIONER = 2
+DEMO_LISTENER = 1
+
 # People who asked in past weeks (their conversations feed the figures) and today.
 EARLIER = [
     "Alex Morgan",
@@ -339,8 +348,12 @@ def _person(name: str, role: str, zone: str, profile: dict, windows):
         "role": role,
         "display_name": name,
         "timezone": zone,
+        "consent_version": consent.current_version(),
     }
-    user = accounts.register(**load(bodies.NewAccount, account))
+    values = load(bodies.NewAccount, account)
+    version = values.pop("consent_version")
+    user = accounts.register(**values, verified=True)
+    consent.accept(user, version)
     profiles.update_profile(user, load(bodies.PROFILES[role], profile))
     week = {"windows": [{"weekday": d, "start": s, "end": e} for d, s, e in windows]}
     availability.set_windows(user, load(bodies.Windows, week)["windows"])
@@ -373,20 +386,31 @@ def seed() -> bool:
         elif i != len(LISTENERS) - 1:  # one listener waits for verification
             listeners.verify_listener(coordinator, user.id, valid_until)
     _history(coordinator)
+    # The demo practitioner's conversation, booked by a round of its own before today's.
+    _asking(PRACTITIONERS[DEMO_PRACTITIONER], DEMO_PRACTITIONER)
+    db.session.commit()
+    booking_round = rounds.run_round(coordinator)
+    rounds.approve_many(coordinator, booking_round.id, [p.id for p in booking_round.proposals])
     _todays_round(coordinator)
-    for i, (name, zone, org, field, langs, mods, topics, urgency, windows) in enumerate(
-        PRACTITIONERS
-    ):
-        profile = {"organization": org, "field": field, "languages": langs, "modalities": mods}
-        user = _person(name, "practitioner", zone, profile | {"topics": topics}, windows)
-        request = {"urgency": urgency, "topics": topics, "modalities": mods}
-        if "phone" in mods:
-            request["phone"] = _phone(i)
-        requests.create_request(user, load(bodies.NewRequest, request))
+    for i, entry in enumerate(PRACTITIONERS):
+        if i != DEMO_PRACTITIONER:
+            _asking(entry, i)
     paused = accounts.find_by_email(_email(LISTENERS[7][0], "listener"))
     profiles.pause_listener(paused, now_utc() + timedelta(days=10))
+    care.request_debrief(accounts.find_by_email(_email(LISTENERS[2][0], "listener")))
     _programme_events(coordinator)
     return True
+
+
+def _asking(entry, i: int) -> None:
+    """One of PRACTITIONERS, with a profile, weekly times and an open request."""
+    name, zone, org, field, langs, mods, topics, urgency, windows = entry
+    profile = {"organization": org, "field": field, "languages": langs, "modalities": mods}
+    user = _person(name, "practitioner", zone, profile | {"topics": topics}, windows)
+    request = {"urgency": urgency, "topics": topics, "modalities": mods}
+    if "phone" in mods:
+        request["phone"] = _phone(i)
+    requests.create_request(user, load(bodies.NewRequest, request))
 
 
 def _practitioner(name: str, i: int, urgency: str = "routine") -> SupportRequest:
@@ -511,12 +535,22 @@ def _programme_events(coordinator) -> None:
     events.approve(coordinator, asked[2].id)
 
 
+def practitioner_email() -> str:
+    """The demo practitioner's sign-in (a conversation is booked for them)."""
+    return _email(PRACTITIONERS[DEMO_PRACTITIONER][0], "practitioner")
+
+
+def listener_email() -> str:
+    """The demo listener's sign-in (the demo practitioner's conversation is with them)."""
+    return _email(LISTENERS[DEMO_LISTENER][0], "listener")
+
+
 def logins_text() -> str:
     return "\n".join(
         [
             "Demo sign-ins (password for all: " + PASSWORD + "):",
             f"  coordinator   {COORDINATOR}",
-            f"  listener      {_email(LISTENERS[0][0], 'listener')}",
-            f"  practitioner  {_email(PRACTITIONERS[2][0], 'practitioner')}",
+            f"  listener      {listener_email()}",
+            f"  practitioner  {practitioner_email()}",
         ]
     )

@@ -55,6 +55,12 @@ class Conflict(ServiceError):
     status = 409
 
 
+class Gone(ServiceError):
+    """It existed but has expired (410)."""
+
+    status = 410
+
+
 class Invalid(ServiceError):
     """Readable, but some values are wrong (422)."""
 
@@ -73,6 +79,7 @@ HTTP_CODES = {
     404: ("not_found", "Nothing here."),
     405: ("method_not_allowed", "That method is not allowed here."),
     409: ("conflict", "That conflicts with the current state."),
+    410: ("expired", "That has expired."),
     413: ("too_large", "The request is too large."),
     415: ("unsupported_media_type", "Send JSON with Content-Type: application/json."),
     422: ("invalid", "Some values are not valid."),

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, g, request, session
+from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 from matching.errors import NotAllowed, Unauthenticated
 from matching.extensions import db, login_manager
 from matching.models import ApiToken, User, UserSession, now_utc
+from matching.services import consent
 from matching.tokens import hash_secret
 
 # JSON bodies nest no deeper than this: the API's largest body (availability) needs 3.
@@ -94,8 +95,12 @@ def token_user(raw: str) -> tuple[User, ApiToken] | None:
     return row.user, row
 
 
-def guard_pages(bp: Blueprint, *roles: str) -> None:
-    """Require a signed-in user with one of the roles for every route of a page blueprint."""
+def guard_pages(bp: Blueprint, *roles: str, consent_needed: bool = True) -> None:
+    """Require a signed-in user with one of the roles for every route of a page blueprint.
+
+    Practitioners and listeners who have not accepted the current consent text are sent
+    to the consent page first (and come back here); coordinators give none.
+    """
 
     @bp.before_request
     def _require_role():
@@ -103,6 +108,10 @@ def guard_pages(bp: Blueprint, *roles: str) -> None:
             return login_manager.unauthorized()
         if roles and current_user.role not in roles:
             abort(403)
+        if consent_needed and consent.needs_consent(current_user):
+            target = request.full_path if request.method == "GET" else None
+            next_path = target.rstrip("?") if target and is_safe_next(target) else None
+            return redirect(url_for("account.consent", next=next_path))
         return None
 
 
@@ -126,8 +135,15 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def guard_api(bp: Blueprint, *roles: str) -> None:
-    """Require a bearer token (and one of the roles, if given) for every route of an API blueprint."""
+CONSENT_REQUIRED = "consent_required"
+
+
+def guard_api(bp: Blueprint, *roles: str, consent_needed: bool = True) -> None:
+    """Require a bearer token (and one of the roles, if given) for every route of an API blueprint.
+
+    Practitioners and listeners who have not accepted the current consent text get 403
+    consent_required (POST /api/v1/me/consent accepts it); coordinators give none.
+    """
 
     @bp.before_request
     def _require_token():
@@ -139,6 +155,11 @@ def guard_api(bp: Blueprint, *roles: str) -> None:
         g.api_user, g.api_token = found
         if roles and g.api_user.role not in roles:
             raise NotAllowed("Your role cannot do that.")
+        if consent_needed and consent.needs_consent(g.api_user):
+            raise NotAllowed(
+                "Please read GET /api/v1/consent and accept it with POST /api/v1/me/consent.",
+                code=CONSENT_REQUIRED,
+            )
 
 
 CSP = (

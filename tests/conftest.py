@@ -18,7 +18,15 @@ from sqlalchemy import event
 
 from matching import create_app
 from matching.extensions import db
-from matching.models import AvailabilityWindow, ListenerProfile, PractitionerProfile, User, now_utc
+from matching.models import (
+    AvailabilityWindow,
+    Consent,
+    ListenerProfile,
+    PractitionerProfile,
+    User,
+    now_utc,
+)
+from matching.services import consent
 from tests.support.openapi import CheckedClient
 from tests.support.smtp import smtp_server  # noqa: F401  (a fixture for the whole suite)
 
@@ -103,7 +111,12 @@ def runner(app):
 
 @pytest.fixture
 def make_user(app):
-    """Create a user with a profile and windows; returns the user id."""
+    """Create a user with a profile and windows; returns the user id.
+
+    People start as they are once they have joined: their address confirmed and, for
+    practitioners and listeners, the current consent text accepted. `email_verified=False`
+    or `consented=False` make someone who has not got that far.
+    """
     counter = iter(range(1, 10_000))
 
     def factory(
@@ -114,6 +127,8 @@ def make_user(app):
         name: str | None = None,
         windows: list[tuple[int, str, str]] | None = None,
         verified: bool = True,
+        email_verified: bool = True,
+        consented: bool = True,
         **profile,
     ) -> int:
         n = next(counter)
@@ -124,6 +139,7 @@ def make_user(app):
                 role=role,
                 display_name=name or f"{role.title()} {n}",
                 timezone=timezone,
+                email_verified_at=now_utc() if email_verified else None,
             )
             defaults = {"languages": ["en"], "modalities": ["video"], "organization": f"Org {n}"}
             if role == "practitioner":
@@ -136,6 +152,8 @@ def make_user(app):
                 user.listener_profile = lp
             db.session.add(user)
             db.session.flush()
+            if consented and role in consent.CONSENTING_ROLES:
+                db.session.add(Consent(user_id=user.id, version=consent.current_version()))
             for weekday, start, end in windows or []:
                 db.session.add(
                     AvailabilityWindow(

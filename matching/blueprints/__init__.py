@@ -7,6 +7,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from matching.blueprints import (
+    account,
     api,
     auth,
     coordinator,
@@ -19,6 +20,7 @@ from matching.blueprints import (
 )
 from matching.models import now_utc
 from matching.services.notices import local_time
+from matching.services.profiles import pause_last_day
 
 # The largest id of an integer primary key (PostgreSQL's integer).
 MAX_ID = 2**31 - 1
@@ -40,11 +42,22 @@ class IdConverter(IntegerConverter):
 def register(app: Flask) -> None:
     """Register every blueprint, and the template helpers the pages share."""
     app.url_map.converters["int"] = IdConverter
-    for module in (public, auth, practitioner, listener, coordinator, feed, meetings, events):
+    for module in (
+        public,
+        auth,
+        practitioner,
+        listener,
+        coordinator,
+        feed,
+        meetings,
+        events,
+        account,
+    ):
         app.register_blueprint(module.bp)
     api.register(app)
     app.add_template_filter(localtime, "localtime")
     app.add_template_global(today, "today")
+    app.add_template_filter(last_day_of_pause, "last_day_of_pause")
 
 
 def localtime(value, zone: str, fmt: str = "%a %d %b, %H:%M") -> str:
@@ -55,3 +68,9 @@ def localtime(value, zone: str, fmt: str = "%a %d %b, %H:%M") -> str:
 def today():
     """Today's date in UTC."""
     return now_utc().date()
+
+
+def last_day_of_pause(paused_until, zone: str) -> str:
+    """The last day a pause covers, in the person's zone: "Mon 14 Dec"."""
+    day = pause_last_day(paused_until, zone)
+    return "" if day is None else day.strftime("%a %-d %b")

@@ -23,6 +23,7 @@ from matching.extensions import db
 from matching.models import AuditEvent, now_utc
 from matching.schemas import bodies, load
 from matching.security import guard_pages, is_safe_next
+from matching.services import care as care_service
 from matching.services import listeners as listeners_service
 from matching.services import queue as queue_service
 from matching.services import reports as reports_service
@@ -30,6 +31,8 @@ from matching.services import requests as requests_service
 from matching.services import rounds as rounds_service
 from matching.services import validate
 from matching.vocabulary import URGENCIES
+
+from .forms import ConfirmForm
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 guard_pages(bp, "coordinator")
@@ -80,6 +83,8 @@ def dashboard():
         running=rounds_service.running_round(),
         latest=rounds_service.latest_round(),
         urgencies=URGENCIES,
+        debriefs=care_service.open_debriefs(),
+        confirm=ConfirmForm(),
     )
 
 
@@ -348,3 +353,20 @@ def audit():
         error_out=False,
     )
     return render_template("coordinator/audit.html", events=events)
+
+
+@bp.post("/debriefs/<int:debrief_id>/arranged")
+def debrief_arranged(debrief_id: int):
+    """A coordinator has arranged a listener's debrief; it leaves the overview."""
+    if not ConfirmForm().validate_on_submit():
+        flash("That form expired. Please try again.", "warning")
+        return redirect(url_for("coordinator.dashboard"))
+    try:
+        care_service.arrange_debrief(current_user, debrief_id)
+    except Conflict as err:
+        db.session.rollback()
+        flash(err.message, "info")
+    else:
+        db.session.commit()
+        flash("Noted: the debrief is arranged.", "success")
+    return redirect(url_for("coordinator.dashboard"))

@@ -22,7 +22,7 @@ from matching.schemas.bodies import (
     VIDEO_URL_MAX,
 )
 from matching.security import guard_pages
-from matching.services import meetings, profiles, validate
+from matching.services import care, meetings, profiles, validate
 
 from . import people_pages
 from .forms import CheckboxesField, ConfirmForm, ListField, ModalitiesField, field_choices
@@ -65,20 +65,39 @@ people_pages.register(bp, "listener", ProfileForm)
 
 
 class PauseForm(FlaskForm):
-    until = DateField("Pause until (inclusive)", validators=[DataRequired()])
+    until = DateField("Pause to and including", validators=[DataRequired()])
 
 
 @bp.get("/")
 def dashboard():
+    lp = current_user.listener_profile
     return render_template(
         "listener/dashboard.html",
         meetings=meetings.meetings_for(current_user, upcoming_only=True),
         paused=profiles.is_paused(current_user),
         pause_form=PauseForm(),
         confirm=ConfirmForm(),
-        lp=current_user.listener_profile,
-        needs_profile=not current_user.listener_profile.languages,
+        lp=lp,
+        missing=profiles.missing_for_matching(current_user),
+        load=care.week_load(current_user),
+        debrief=care.debrief_prompt(current_user),
+        feedback_due=meetings.awaiting_feedback(current_user),
     )
+
+
+@bp.post("/debrief")
+def debrief():
+    """Ask for a debrief with a coordinator; it reaches the coordinators' overview."""
+    if ConfirmForm().validate_on_submit():
+        care.request_debrief(current_user)
+        db.session.commit()
+        flash(
+            "Thank you for saying so. A coordinator will get in touch to find a time to talk.",
+            "success",
+        )
+    else:
+        flash("That form expired. Please try again.", "warning")
+    return redirect(url_for("listener.dashboard"))
 
 
 @bp.post("/pause")
@@ -95,7 +114,8 @@ def pause():
         else:
             db.session.commit()
             flash(
-                "You are paused. Take the time you need; no new conversations will be proposed.",
+                f"You are paused to and including {last:%a %-d %b}. Take the time you need; "
+                "no new conversations will be proposed.",
                 "success",
             )
     else:

@@ -1,5 +1,8 @@
 """Pages for a person's conversations: move, cancel, feedback, the calendar feed, failed mail.
 
+Moving offers the next times free for both people as one-click choices; cancelling
+(and asking for a different listener) goes through a confirmation page.
+
 Any signed-in person may use these pages; a meeting they do not attend answers
 404 (coordinators see every meeting). The nested `outbox` blueprint is for
 coordinators only.
@@ -7,17 +10,20 @@ coordinators only.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import (
     Blueprint,
     flash,
     make_response,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, SelectField, TextAreaField
+from wtforms import BooleanField, DateTimeLocalField, HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -52,11 +58,18 @@ class RescheduleForm(FlaskForm):
     )
 
 
+class MoveToForm(FlaskForm):
+    """One of the offered free times, as an instant (a button on the meeting page)."""
+
+    choice = HiddenField(validators=[DataRequired()])
+
+
 class CancelForm(FlaskForm):
     reason = TextAreaField(
         "A short note for the other person (optional)",
         validators=[Optional(), Length(max=REASON_MAX)],
     )
+    another_listener = BooleanField("I would like a different listener")
 
 
 class FeedbackForm(FlaskForm):
@@ -89,21 +102,30 @@ def index():
     )
 
 
+def _choices(starts) -> list[tuple[str, str]]:
+    """Free times as (instant, words in the viewer's zone) for the one-click buttons."""
+    zone = ZoneInfo(current_user.timezone)
+    return [(s.isoformat(), s.astimezone(zone).strftime("%a %d %b, %H:%M")) for s in starts]
+
+
 @bp.get("/meetings/<int:meeting_id>")
 def show(meeting_id: int):
     meeting = meetings.get_meeting(current_user, meeting_id)
     now = now_utc()
     attendee = meetings.attends(current_user, meeting)
     given = meetings.feedback_by(current_user) if attendee else []
+    movable = meetings.is_movable(meeting, now)
     return render_template(
         "meetings/show.html",
         meeting=meeting,
         attendee=attendee,
-        movable=meeting.status == "scheduled" and meeting.start_at > now,
+        movable=movable,
         ended=meeting.end_at <= now,
         feedback_given=any(f["meeting_id"] == meeting.id for f in given),
+        free_times=_choices(meetings.free_times(current_user, meeting.id, now=now))
+        if movable
+        else [],
         reschedule_form=RescheduleForm(),
-        cancel_form=CancelForm(),
         feedback_form=FeedbackForm(),
         outcome_form=OutcomeForm(),
     )
@@ -144,6 +166,8 @@ def _act(meeting_id: int, form: FlaskForm, refusal: str, action, done: str):
 
 @bp.post("/meetings/<int:meeting_id>/reschedule")
 def reschedule(meeting_id: int):
+    if "choice" in request.form:
+        return _move_to_choice(meeting_id)
     form = RescheduleForm()
 
     def move():
@@ -161,20 +185,63 @@ def reschedule(meeting_id: int):
     )
 
 
+def _move_to_choice(meeting_id: int):
+    """Move to one of the offered free times (checked again, as any move is)."""
+    form = MoveToForm()
+
+    def move():
+        values = load(bodies.Reschedule, {"start": form.choice.data})
+        meetings.reschedule_meeting(current_user, meeting_id, values["start"])
+
+    return _act(
+        meeting_id,
+        form,
+        "Choose one of the times offered.",
+        move,
+        "The conversation has moved. Both of you get a new invitation.",
+    )
+
+
+@bp.get("/meetings/<int:meeting_id>/cancel")
+def confirm_cancel(meeting_id: int):
+    """Ask before cancelling; the practitioner may also ask for a different listener."""
+    meeting = meetings.get_meeting(current_user, meeting_id)
+    if meeting.status != "scheduled":
+        flash("This conversation is no longer scheduled.", "info")
+        return redirect(url_for("meetings.show", meeting_id=meeting_id))
+    practitioner = current_user.id == meeting.practitioner_id
+    form = CancelForm()
+    form.another_listener.data = practitioner and request.args.get("another") == "1"
+    return render_template(
+        "meetings/cancel.html", meeting=meeting, form=form, practitioner=practitioner
+    )
+
+
 @bp.post("/meetings/<int:meeting_id>/cancel")
 def cancel(meeting_id: int):
     form = CancelForm()
+    done = "The conversation is cancelled. Both of you get a cancellation."
+    if form.another_listener.data:
+        done = (
+            "The conversation is cancelled, and your request is open again: "
+            "we will look for a different listener."
+        )
 
     def cancel_it():
         values = load(bodies.Cancellation, form_body(form))
-        meetings.cancel_meeting_by_id(current_user, meeting_id, values["reason"])
+        meetings.cancel_meeting_by_id(
+            current_user,
+            meeting_id,
+            values["reason"],
+            another_listener=values["another_listener"],
+        )
 
     return _act(
         meeting_id,
         form,
         f"Keep the note under {REASON_MAX} characters.",
         cancel_it,
-        "The conversation is cancelled. Both of you get a cancellation.",
+        done,
     )
 
 

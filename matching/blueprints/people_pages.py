@@ -24,6 +24,18 @@ from matching.services import availability, profiles, validate
 from .forms import WEEKDAYS, ConfirmForm, apply_errors, form_body
 
 ROWS = 14
+# Rows shown at least, and empty rows shown after the last filled one (up to ROWS).
+SHOWN_ROWS, SPARE_ROWS = 7, 3
+WEEKDAYS_MON_FRI = range(5)
+# A 24-hour clock time typed as text, whatever the browser's language (HH:MM).
+CLOCK_INPUT = {
+    "placeholder": "09:00",
+    "pattern": "([01][0-9]|2[0-3]):[0-5][0-9]",
+    "inputmode": "numeric",
+    "maxlength": 5,
+    "size": 5,
+    "autocomplete": "off",
+}
 
 
 class WindowForm(FlaskForm):
@@ -36,11 +48,9 @@ class WindowForm(FlaskForm):
         validators=[Optional()],
         choices=[SelectChoice("", "—")] + [SelectChoice(str(i), d) for i, d in enumerate(WEEKDAYS)],
     )
-    start = StringField(
-        "From", validators=[Optional()], render_kw={"placeholder": "09:00", "type": "time"}
-    )
+    start = StringField("From", validators=[Optional()], render_kw=CLOCK_INPUT)
     end = StringField(
-        "To", validators=[Optional()], render_kw={"placeholder": "12:00", "type": "time"}
+        "To", validators=[Optional()], render_kw=CLOCK_INPUT | {"placeholder": "12:00"}
     )
 
 
@@ -105,9 +115,16 @@ def _rows(form: AvailabilityForm) -> tuple[list[dict], list[int]]:
 
 
 def availability_page(role: str):
-    """Show the weekly windows and time off; save the weekly windows."""
+    """Show the weekly windows and time off; save the weekly windows.
+
+    "Copy to weekdays" on a row (a button, so it works without script too; with script
+    static/availability.js does the same in the page) fills Monday to Friday with that
+    row's times and shows the result to check and save.
+    """
     form = AvailabilityForm(prefix="av")
-    if request.method == "POST":
+    if request.method == "POST" and request.form.get("copy", "").isdigit():
+        _copy_to_weekdays(form, int(request.form["copy"]))
+    elif request.method == "POST":
         if form.validate():
             rows, numbers = _rows(form)
             try:
@@ -153,6 +170,39 @@ def add_time_off(role: str):
     return _availability_template(role, form, off_form)
 
 
+def _copy_to_weekdays(form: AvailabilityForm, index: int) -> None:
+    """Fill empty rows with row ``index``'s times on each weekday that lacks them."""
+    entries = form.windows.entries
+    if index >= len(entries):
+        return
+    source = entries[index].form
+    start, end = (source.start.data or "")[:5], (source.end.data or "")[:5]
+    if not (validate.HHMM.match(start) and validate.HHMM.match(end)) or start == end:
+        form.form_errors.append("Fill in that row's times first, then copy them.")
+        return
+    present = {(e.form.weekday.data, e.form.start.data, e.form.end.data) for e in entries}
+    empty = [e.form for e in entries if not (e.form.weekday.data or e.form.start.data)]
+    for day in WEEKDAYS_MON_FRI:
+        if (str(day), start, end) in present:
+            continue
+        if not empty:
+            form.form_errors.append("There are not enough empty rows: save, then copy again.")
+            return
+        row = empty.pop(0)
+        row.weekday.data, row.start.data, row.end.data = str(day), start, end
+    flash("Copied to Monday to Friday. Check the times, then save.", "info")
+
+
+def shown_rows(form: AvailabilityForm) -> int:
+    """How many rows the editor shows: the filled ones and a few empty ones."""
+    filled = [
+        number
+        for number, entry in enumerate(form.windows.entries, start=1)
+        if entry.form.weekday.data or entry.form.start.data or entry.form.end.data
+    ]
+    return min(ROWS, max(SHOWN_ROWS, (filled[-1] if filled else 0) + SPARE_ROWS))
+
+
 def _show_saved_windows(form: AvailabilityForm) -> None:
     current = availability.availability_dict(current_user)["windows"]
     for entry, window in zip(form.windows.entries, current, strict=False):
@@ -178,6 +228,7 @@ def _availability_template(role: str, form: AvailabilityForm, off_form: TimeOffF
         delete_form=ConfirmForm(),
         time_off=time_off,
         role=role,
+        shown=shown_rows(form),
     )
 
 

@@ -14,7 +14,7 @@ from matching.extensions import db
 from matching.schemas import bodies, load
 from matching.schemas.bodies import GENDER_MAX, NOTE_MAX, ORGANIZATION_MAX, PHONE_MAX
 from matching.security import guard_pages
-from matching.services import meetings
+from matching.services import meetings, profiles
 from matching.services import requests as requests_service
 from matching.vocabulary import URGENCIES, URGENCY_CHOICE_WORDS
 
@@ -76,7 +76,8 @@ def dashboard():
         active=active,
         meetings=upcoming,
         confirm=ConfirmForm(),
-        needs_profile=not current_user.practitioner_profile.languages,
+        missing=profiles.missing_for_matching(current_user),
+        feedback_due=meetings.awaiting_feedback(current_user),
     )
 
 
@@ -85,6 +86,8 @@ def new_request():
     form = RequestForm()
     if request.method == "GET":
         form.modalities.data = list(current_user.practitioner_profile.modalities)
+    missing = profiles.missing_for_matching(current_user)
+    refused = None
     if form.validate_on_submit():
         try:
             req = requests_service.create_request(
@@ -92,14 +95,24 @@ def new_request():
             )
         except (Invalid, Conflict) as err:
             db.session.rollback()
-            apply_errors(form, err)
+            if err.code == requests_service.PROFILE_INCOMPLETE:
+                refused = err.message
+            else:
+                apply_errors(form, err)
         else:
             db.session.commit()
             if req.urgency == "urgent":
                 flash(current_app.config["CRISIS_RESOURCES"], "crisis")
+                flash("A coordinator will look at your request first.", "info")
             flash("Thank you. We will look for a listener and e-mail you an invitation.", "success")
             return redirect(url_for("practitioner.dashboard"))
-    return render_template("practitioner/request.html", form=form)
+    # Until the profile and times exist the page shows what is missing instead of the form.
+    return render_template(
+        "practitioner/request.html",
+        form=None if missing else form,
+        missing=missing,
+        refused=refused,
+    )
 
 
 @bp.post("/request/<int:request_id>/withdraw")

@@ -1,8 +1,18 @@
 """All models, importable from one place."""
 
-from matching.models.accounts import ROLES, ApiToken, AuditEvent, User, UserSession
+from matching.models.accounts import (
+    ROLES,
+    TOKEN_PURPOSES,
+    AccountToken,
+    ApiToken,
+    AuditEvent,
+    Consent,
+    User,
+    UserSession,
+)
 from matching.models.base import UTCDateTime, now_utc
 from matching.models.bookings import OVERLAP, Booking
+from matching.models.care import DEBRIEF_STATUSES, DebriefRequest
 from matching.models.events import (
     ACTIVE_REGISTRATION_STATUSES,
     EVENT_STATUSES,
@@ -23,6 +33,7 @@ from matching.models.profiles import (
 from matching.models.requests import (
     ACTIVE_REQUEST_STATUSES,
     REQUEST_STATUSES,
+    RequestExclusion,
     SupportRequest,
 )
 from matching.models.rounds import (
@@ -36,6 +47,7 @@ from matching.models.rounds import (
 __all__ = [
     "ACTIVE_REGISTRATION_STATUSES",
     "ACTIVE_REQUEST_STATUSES",
+    "DEBRIEF_STATUSES",
     "EVENT_STATUSES",
     "MEETING_STATUSES",
     "OUTBOX_STATUSES",
@@ -46,10 +58,14 @@ __all__ = [
     "ROLES",
     "ROUND_RUN_STATUSES",
     "SEAT_STATUSES",
+    "TOKEN_PURPOSES",
+    "AccountToken",
     "ApiToken",
     "AuditEvent",
     "AvailabilityWindow",
     "Booking",
+    "Consent",
+    "DebriefRequest",
     "Event",
     "EventFeedback",
     "Feedback",
@@ -60,6 +76,7 @@ __all__ = [
     "PractitionerProfile",
     "Proposal",
     "Registration",
+    "RequestExclusion",
     "RoundRun",
     "SupportRequest",
     "TimeOff",

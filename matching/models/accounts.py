@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matching.extensions import db
@@ -27,6 +27,8 @@ class User(UserMixin, db.Model):
     # Bumped on password change and erasure so that old sessions stop working.
     session_version: Mapped[int] = mapped_column(default=0)
     feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Until the address is confirmed, nothing but the verification mail is sent to it.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     practitioner_profile: Mapped[PractitionerProfile | None] = relationship(  # noqa: F821
         back_populates="user", cascade="all, delete-orphan", uselist=False
@@ -37,6 +39,10 @@ class User(UserMixin, db.Model):
         uselist=False,
         foreign_keys="ListenerProfile.user_id",
     )
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def is_active(self) -> bool:
@@ -96,3 +102,36 @@ class AuditEvent(db.Model):
     address: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()
+
+
+TOKEN_PURPOSES = ("verify", "reset")
+
+
+class AccountToken(db.Model):
+    """A single-use link sent by e-mail (address verification, password reset).
+
+    Only the token's hash is stored; it works once (used_at) and until expires_at.
+    """
+
+    __table_args__ = (CheckConstraint("purpose IN ('verify', 'reset')", name="purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Consent(db.Model):
+    """A person's agreement to one version of the consent text, and when they gave it."""
+
+    __table_args__ = (UniqueConstraint("user_id", "version", name="one_per_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    version: Mapped[str] = mapped_column(String(40))
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

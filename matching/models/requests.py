@@ -36,3 +36,15 @@ class SupportRequest(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
 
     practitioner: Mapped[User] = relationship()
+
+
+class RequestExclusion(db.Model):
+    """A listener never to be proposed for this request (the practitioner asked for another)."""
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("support_request.id", ondelete="CASCADE"), primary_key=True
+    )
+    listener_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -340,12 +340,38 @@ class EventFeedback(Answer):
 class ExportedUser(User):
     created_at = _instant(required=True)
     active = fields.Boolean(required=True)
+    email_verified_at = _instant(allow_none=True)
+
+
+class ConsentText(Answer):
+    """What a practitioner or listener agrees to."""
+
+    version = fields.String(required=True)
+    text = fields.String(required=True)
+
+
+class ConsentRecord(Answer):
+    version = fields.String(required=True)
+    accepted_at = _instant(required=True)
+
+
+class CheckEmail(Answer):
+    """Accepted: the next step is in the mail (the same answer whatever the address)."""
+
+    status = _words(("check_email",), required=True)
+
+
+class FreeTimes(Answer):
+    """The next starts free for both people, earliest first."""
+
+    items = fields.List(_instant(), required=True)
 
 
 class Export(Answer):
     """Everything stored about the person asking."""
 
     user = fields.Nested(ExportedUser, required=True)
+    consents = fields.List(fields.Nested(ConsentRecord), required=True)
     profile = fields.Nested(Profile, required=True, allow_none=True)
     availability = fields.Nested(Availability, required=True)
     time_off = fields.List(fields.Nested(TimeOff), required=True)

@@ -15,6 +15,7 @@ from matching.schemas.fields import (
     REQUIRED,
     Choices,
     Clock,
+    ConsentVersion,
     Cursor,
     Day,
     EmailAddress,
@@ -68,13 +69,49 @@ LARGEST_ID = 2**31 - 1
 
 
 class NewAccount(Schema):
-    """A practitioner or listener signing up."""
+    """A practitioner or listener signing up, agreeing to the current consent text."""
 
     email = EmailAddress(required=True)
     password = Password(required=True)
     role = OneOf(SELF_SERVICE_ROLES, required=True)
     display_name = Text(max_len=NAME_MAX, fill=True, required=True)
     timezone = TimeZone(required=True)
+    consent_version = ConsentVersion(
+        required=True, metadata={"description": "the `version` of GET /api/v1/consent"}
+    )
+
+
+class ConsentGiven(Schema):
+    """Agreeing to the current consent text."""
+
+    version = ConsentVersion(required=True)
+
+
+class LinkToken(Schema):
+    """The token from a link sent by e-mail."""
+
+    token = fields.String(
+        required=True, validate=Length(max=200), error_messages=REQUIRED, load_only=True
+    )
+
+
+class ResetRequest(Schema):
+    """Asking for a password-reset link (any text is taken: the answer is the same)."""
+
+    email = fields.String(required=True, validate=Length(max=254), error_messages=REQUIRED)
+
+
+class ResetConfirmation(LinkToken):
+    """A new password, with the token from the reset mail."""
+
+    password = Password(required=True)
+
+
+class MeUpdate(Schema):
+    """My name or zone; fields left out keep their value."""
+
+    display_name = Text(max_len=NAME_MAX, fill=True)
+    timezone = TimeZone()
 
 
 class NewCoordinator(Schema):
@@ -227,6 +264,12 @@ class Reschedule(Schema):
 
 class Cancellation(Schema):
     reason = Text(max_len=REASON_MAX, load_default="")
+    another_listener = Flag(
+        load_default=False,
+        metadata={
+            "description": "practitioners: reopen the request, never with this listener again"
+        },
+    )
 
 
 class NewFeedback(Schema):

@@ -12,7 +12,7 @@ from functools import cache
 import marshmallow as ma
 
 from matching.errors import Invalid
-from matching.services import validate
+from matching.services import consent, validate
 
 REQUIRED = {"required": "Please fill this in.", "null": "Please fill this in."}
 
@@ -220,3 +220,12 @@ class Cursor(Parsed, ma.fields.String):
 
     def __init__(self, **kwargs):
         super().__init__(shape={"pattern": r"^\d{1,12}$"}, **kwargs)
+
+
+class ConsentVersion(Parsed, ma.fields.String):
+    """The version of the consent text agreed to: the current one (GET /api/v1/consent)."""
+
+    parse = staticmethod(consent.check_version)
+
+    def __init__(self, **kwargs):
+        super().__init__(shape={"maxLength": 40}, **kwargs)

@@ -1,4 +1,4 @@
-"""Accounts: registration, sign-in, passwords, API tokens, export and erasure."""
+"""Accounts: registration, verification, sign-in, passwords, API tokens, export and erasure."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from matching.errors import Conflict, Invalid, NotAllowed
 from matching.extensions import db, failures
 from matching.models import (
+    AccountToken,
     ApiToken,
     AvailabilityWindow,
     ListenerProfile,
@@ -29,12 +30,15 @@ from matching.models import (
 from matching.services import (
     audit,
     availability,
+    consent,
     events,
     meetings,
     profiles,
     requests,
     rounds,
+    transactions,
     validate,
+    verification,
 )
 from matching.tokens import hash_secret, new_secret
 
@@ -86,18 +90,45 @@ def register(
     display_name: str,
     timezone: str,
     allow_roles=SELF_SERVICE_ROLES,
+    verified: bool = False,
 ) -> User:
-    """Create an account with an empty profile from values a schema has loaded."""
+    """Create an account with an empty profile from values a schema has loaded.
+
+    Accounts made here by the command line and the demo start verified; people who sign
+    up themselves go through sign_up, which verifies the address by e-mail first.
+    """
+    return _new_user(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        display_name=display_name,
+        timezone=timezone,
+        allow_roles=allow_roles,
+        verified_at=now_utc() if verified else None,
+    )
+
+
+def _new_user(
+    *,
+    email: str,
+    password_hash: str,
+    role: str,
+    display_name: str,
+    timezone: str,
+    allow_roles=SELF_SERVICE_ROLES,
+    verified_at: datetime | None = None,
+) -> User:
     if role not in allow_roles:
         raise Invalid("Choose " + " or ".join(allow_roles) + ".", fields={"role": "not allowed"})
     if find_by_email(email) is not None:
         raise _email_taken()
     user = User(
         email=email,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         role=role,
         display_name=display_name,
         timezone=timezone,
+        email_verified_at=verified_at,
     )
     if role == "practitioner":
         user.practitioner_profile = PractitionerProfile()
@@ -111,6 +142,93 @@ def register(
         # one (the caller rolls back, as after any refusal).
         raise _email_taken() from None
     return user
+
+
+def sign_up(
+    *,
+    email: str,
+    password: str,
+    role: str,
+    display_name: str,
+    timezone: str,
+    consent_version: str,
+    now: datetime | None = None,
+) -> None:
+    """Someone signs up: the same outcome to them whether or not the address is taken.
+
+    A new address gets an account (with the consent recorded) and the verification mail.
+    A taken one gets a mail for its owner instead: "you already have an account", or the
+    verification mail again while the owner has not confirmed it. Both ways hash the
+    password and queue one mail, so the time of the answer tells nothing either.
+    """
+    now = now or now_utc()
+    consent.check_version(consent_version, "consent_version")
+    password_hash = hash_password(password)
+    existing = find_by_email(email)
+    if existing is None:
+        try:
+            with transactions.savepoint():
+                user = _new_user(
+                    email=email,
+                    password_hash=password_hash,
+                    role=role,
+                    display_name=display_name,
+                    timezone=timezone,
+                )
+                consent.accept(user, consent_version, now=now)
+        except Conflict:
+            # Another sign-up of this address won the race; its owner is told as below.
+            existing = find_by_email(email)
+        else:
+            verification.send_verification(user, now=now)
+            return
+    if existing is not None and existing.active:
+        if existing.email_verified:
+            verification.send_account_exists(existing, now=now)
+        else:
+            verification.send_verification(existing, now=now)
+
+
+def verify_email(raw_token, *, now: datetime | None = None) -> User:
+    """Confirm an address with the token from its verification mail; return the account."""
+    now = now or now_utc()
+    user = verification.redeem(raw_token, verification.VERIFY, now=now)
+    if not user.email_verified:
+        user.email_verified_at = now
+        audit.record(user, "user.email_verified", "user", user.id, "E-mail address confirmed")
+    db.session.flush()
+    return user
+
+
+def request_password_reset(email, *, now: datetime | None = None) -> None:
+    """Mail a reset link if the address has an account (the caller answers the same anyway).
+
+    An address not confirmed yet gets the verification mail instead: nothing else is sent
+    to it, and once confirmed its owner can ask again.
+    """
+    user = find_by_email(email) if isinstance(email, str) else None
+    if user is None or not user.active:
+        return
+    if user.email_verified:
+        verification.send_reset(user, now=now)
+    else:
+        verification.send_verification(user, now=now)
+
+
+def reset_password(raw_token, new_password: str, *, now: datetime | None = None) -> User:
+    """Set a new password with a reset link; every session, token and feed address ends."""
+    user = verification.redeem(raw_token, verification.RESET, now=now)
+    _set_password(user, new_password, "user.password_reset", "Password reset by e-mail")
+    return user
+
+
+def update_me(user: User, values: dict) -> dict:
+    """Change my name or zone; weekly times keep their wall-clock hours in the new zone."""
+    for name in ("display_name", "timezone"):
+        if name in values:
+            setattr(user, name, values[name])
+    db.session.flush()
+    return public_user(user)
 
 
 def _email_taken() -> Conflict:
@@ -138,6 +256,8 @@ class SignIn:
 
     user: User | None
     limited: bool = False
+    # The password was right but the address is not confirmed yet (a new link was sent).
+    unverified: bool = False
 
 
 def _account_key(email) -> str | None:
@@ -185,6 +305,11 @@ def sign_in(email, password, *, address: str) -> SignIn:
         audit.record(None, "signin.failed", "user", named.id if named else None, "Sign-in failed")
         db.session.flush()
         return SignIn(None)
+    if not user.email_verified:
+        verification.send_verification(user)
+        audit.record(user, "signin.unverified", "user", user.id, "Sign-in before confirming")
+        db.session.flush()
+        return SignIn(None, unverified=True)
     audit.record(user, "signin.succeeded", "user", user.id, "Signed in")
     db.session.flush()
     return SignIn(user)
@@ -264,12 +389,20 @@ def change_password(user: User, current: str, new: str, *, keep_session: str | N
         raise Invalid(
             "That is not your current password.", fields={"current_password": "does not match"}
         )
+    _set_password(user, new, "user.password_changed", "Password changed", keep=keep_session)
+
+
+def _set_password(
+    user: User, new: str, action: str, summary: str, *, keep: str | None = None
+) -> None:
+    """Store a new password and end every other way in: sessions, API tokens, feed address."""
     user.password_hash = hash_password(new)
     user.session_version += 1
-    end_sessions(user, keep=keep_session)
+    end_sessions(user, keep=keep)
     _revoke_tokens(user)
     user.feed_token_hash = None
-    audit.record(user, "user.password_changed", "user", user.id, "Password changed")
+    verification.end_tokens(user, verification.RESET)
+    audit.record(user, action, "user", user.id, summary)
     db.session.flush()
 
 
@@ -282,6 +415,7 @@ def create_coordinator(*, email: str, password: str, display_name: str) -> User:
         display_name=display_name,
         timezone="UTC",
         allow_roles=("coordinator",),
+        verified=True,
     )
     audit.record(None, "coordinator.created", "user", user.id, f"Coordinator {user.email} created")
     return user
@@ -345,7 +479,14 @@ def export_user(user: User) -> dict:
     )
     return {
         "user": public_user(user)
-        | {"created_at": user.created_at.isoformat(), "active": user.active},
+        | {
+            "created_at": user.created_at.isoformat(),
+            "active": user.active,
+            "email_verified_at": (
+                user.email_verified_at.isoformat() if user.email_verified_at else None
+            ),
+        },
+        "consents": consent.consents_of(user),
         "profile": profiles.profile_dict(user),
         "availability": availability.availability_dict(user),
         "time_off": availability.time_off_list(user),
@@ -363,7 +504,8 @@ def erase_user(user: User, password: str) -> None:
         raise NotAllowed("Coordinator accounts are closed by another coordinator.")
     if not password_matches(user, password if isinstance(password, str) else ""):
         raise Invalid("That is not your password.", fields={"password": "does not match"})
-    meetings.cancel_future_meetings_of(user, reason="The other person left the programme.")
+    # The other person hears that the conversation is cancelled, and no reason.
+    meetings.cancel_future_meetings_of(user, reason="")
     events.withdraw_everything_of(user)
     for req in db.session.scalars(
         db.select(SupportRequest).where(SupportRequest.practitioner_id == user.id)
@@ -376,7 +518,8 @@ def erase_user(user: User, password: str) -> None:
     rounds.stale_pending_for_user(user)
     for model in (AvailabilityWindow, TimeOff):
         db.session.execute(db.delete(model).where(model.user_id == user.id))
-    db.session.execute(db.delete(ApiToken).where(ApiToken.user_id == user.id))
+    for model in (ApiToken, AccountToken):
+        db.session.execute(db.delete(model).where(model.user_id == user.id))
     end_sessions(user)
     user.practitioner_profile = None
     user.listener_profile = None

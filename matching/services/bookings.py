@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from matching.errors import Conflict
 from matching.extensions import db
 from matching.models import OVERLAP, Booking, Event, Meeting, Registration, User
+from matching.services import transactions
 
 SLOT_TAKEN = "slot_taken"
 
@@ -77,29 +78,13 @@ def attempt() -> Iterator[None]:
 
     Any other error raised inside also undoes the writes made inside, and propagates.
     """
-    _open_write_transaction()
     try:
-        with db.session.begin_nested():
+        with transactions.savepoint():
             yield
-            db.session.flush()
     except IntegrityError as err:
         if not is_overlap(err):
             raise
         raise slot_taken() from None
-
-
-def _open_write_transaction() -> None:
-    """Make sure a SAVEPOINT nests inside a transaction.
-
-    SQLite's Python driver opens a transaction only at the first write; a SAVEPOINT
-    issued before that would open one of its own, and releasing it would commit.
-    lock_people has normally written already; this covers callers that did not lock.
-    """
-    if db.session.get_bind().dialect.name != "sqlite":
-        return
-    connection = db.session.connection().connection.dbapi_connection
-    if not connection.in_transaction:
-        db.session.execute(db.update(User).where(db.false()).values(id=User.id))
 
 
 def blocked_until(end: datetime) -> datetime:

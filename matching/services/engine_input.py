@@ -22,6 +22,7 @@ from matching.models import (
     ListenerProfile,
     Meeting,
     Proposal,
+    RequestExclusion,
     SupportRequest,
     TimeOff,
     User,
@@ -158,7 +159,7 @@ class _Context:
 
 
 def _exclusions(requests: list[SupportRequest]) -> dict[int, frozenset[int]]:
-    """Listeners each request must not get: rejected for it, or never again for the person."""
+    """Listeners each request must not get: rejected or replaced for it, or never again."""
     if not requests:
         return {}
     ids = [r.id for r in requests]
@@ -184,6 +185,12 @@ def _exclusions(requests: list[SupportRequest]) -> dict[int, frozenset[int]]:
             by_request[request_id].add(listener_id)
         if never_again:
             never[practitioner_id].add(listener_id)
+    for request_id, listener_id in db.session.execute(
+        db.select(RequestExclusion.request_id, RequestExclusion.listener_id).where(
+            RequestExclusion.request_id.in_(ids)
+        )
+    ):
+        by_request[request_id].add(listener_id)
     return {r.id: frozenset(by_request[r.id] | never[r.practitioner_id]) for r in requests}
 
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from matching import engine
 from matching.errors import Conflict, Invalid, NotAllowed, NotFound
 from matching.extensions import db
-from matching.models import Feedback, Meeting, SupportRequest, User, now_utc
+from matching.models import Feedback, Meeting, RequestExclusion, SupportRequest, User, now_utc
 from matching.services import audit, bookings, calendar, engine_input, validate
 from matching.vocabulary import MODALITIES, OUTCOMES, RATINGS
 
@@ -202,17 +203,12 @@ def reschedule_meeting(
     bookings.lock_people([meeting.practitioner_id, meeting.listener_id])
     # Another change may have committed while we waited for the lock.
     db.session.refresh(meeting)
-    if meeting.status != "scheduled" or meeting.start_at <= now:
+    if not is_movable(meeting, now):
         raise Conflict(
             "Only a conversation that has not started yet can be moved.", code="not_movable"
         )
     length = meeting.end_at - meeting.start_at
-    req, listener = engine_input.pair_inputs(
-        meeting.request, meeting.listener, now, skip_meeting=meeting.id
-    )
-    params = dataclasses.replace(
-        engine_input.params(now), session_minutes=int(length.total_seconds() // 60)
-    )
+    req, listener, params = _pair_for_times(meeting, now)
     broken = engine.check_slot(req, listener, start, params, enforce_horizon=False)
     if broken:
         reasons = engine.explain(broken, params)
@@ -244,19 +240,30 @@ def reschedule_meeting(
 
 
 def cancel_meeting(
-    actor: User, meeting: Meeting, *, reason: str = "", now: datetime | None = None
+    actor: User,
+    meeting: Meeting,
+    *,
+    reason: str = "",
+    another_listener: bool = False,
+    now: datetime | None = None,
 ) -> Meeting:
-    """Cancel a scheduled meeting; CANCEL invites go to both, a future one reopens the request."""
+    """Cancel a scheduled meeting; CANCEL invites go to both, a future one reopens the request.
+
+    With ``another_listener`` (the practitioner's choice, no reason asked) the request
+    reopens and this listener is never proposed for it again.
+    """
     now = now or now_utc()
     if actor.role != "coordinator" and not attends(actor, meeting):
         raise NotFound("No such meeting.")
     if meeting.status != "scheduled":
         raise Conflict("This conversation is no longer scheduled.", code="not_scheduled")
+    req = meeting.request
+    if another_listener:
+        _exclude_listener(actor, meeting, req)
     _end(meeting, "cancelled")
     meeting.sequence += 1
     meeting.cancel_reason = reason
-    req = meeting.request
-    if meeting.start_at > now and req.status not in ("withdrawn", "closed"):
+    if (meeting.start_at > now or another_listener) and req.status not in ("withdrawn", "closed"):
         # The practitioner still wants a conversation: the next round may match again.
         req.status = "open"
     db.session.flush()
@@ -269,15 +276,95 @@ def cancel_meeting(
         "Conversation cancelled",
         reason=reason,
         sequence=meeting.sequence,
+        another_listener=another_listener,
     )
     db.session.flush()
     return meeting
 
 
 def cancel_meeting_by_id(
-    actor: User, meeting_id: int, reason: str = "", *, now: datetime | None = None
+    actor: User,
+    meeting_id: int,
+    reason: str = "",
+    *,
+    another_listener: bool = False,
+    now: datetime | None = None,
 ) -> Meeting:
-    return cancel_meeting(actor, get_meeting(actor, meeting_id), reason=reason, now=now)
+    return cancel_meeting(
+        actor,
+        get_meeting(actor, meeting_id),
+        reason=reason,
+        another_listener=another_listener,
+        now=now,
+    )
+
+
+def _exclude_listener(actor: User, meeting: Meeting, req: SupportRequest) -> None:
+    """Never propose this meeting's listener for its request again (engine rule `excluded`)."""
+    if actor.id != meeting.practitioner_id:
+        raise Invalid(
+            "Only the practitioner can ask for a different listener.",
+            fields={"another_listener": "only the practitioner can ask for this"},
+        )
+    if req.status in ("withdrawn", "closed"):
+        raise Conflict("This request is already closed.", code="request_closed")
+    known = db.session.get(RequestExclusion, (req.id, meeting.listener_id))
+    if known is None:
+        db.session.add(RequestExclusion(request_id=req.id, listener_id=meeting.listener_id))
+
+
+def is_movable(meeting: Meeting, now: datetime | None = None) -> bool:
+    """A meeting can move (or be cancelled from its page) until it starts."""
+    return meeting.status == "scheduled" and meeting.start_at > (now or now_utc())
+
+
+def _pair_for_times(meeting: Meeting, now: datetime):
+    """The pair and parameters that judge new times for a meeting; its own time is free."""
+    length = meeting.end_at - meeting.start_at
+    req, listener = engine_input.pair_inputs(
+        meeting.request, meeting.listener, now, skip_meeting=meeting.id
+    )
+    params = dataclasses.replace(
+        engine_input.params(now), session_minutes=int(length.total_seconds() // 60)
+    )
+    return req, listener, params
+
+
+def free_times(
+    actor: User, meeting_id: int, *, limit: int = 10, now: datetime | None = None
+) -> list[datetime]:
+    """The next starts (at most ``limit``) a meeting may move to, free for both people.
+
+    Every hard rule holds for each one, as a move re-checks; the horizon of rounds does
+    not apply (engine.free_times with enforce_horizon=False); none once it cannot move.
+    """
+    now = now or now_utc()
+    meeting = get_meeting(actor, meeting_id)
+    if not is_movable(meeting, now):
+        return []
+    req, listener, params = _pair_for_times(meeting, now)
+    starts = engine.free_times(req, listener, params, limit=limit + 1, enforce_horizon=False)
+    return [start for start in starts if start != meeting.start_at][:limit]
+
+
+def awaiting_feedback(
+    user: User, *, now: datetime | None = None, within: timedelta = timedelta(days=30)
+) -> list[Meeting]:
+    """Conversations of this person that ended lately and still wait for their feedback."""
+    now = now or now_utc()
+    given = db.select(Feedback.meeting_id).where(Feedback.author_id == user.id)
+    return list(
+        db.session.scalars(
+            db.select(Meeting)
+            .where((Meeting.practitioner_id == user.id) | (Meeting.listener_id == user.id))
+            .where(Meeting.status.in_(("scheduled", "completed")))
+            .where(Meeting.end_at <= now)
+            .where(Meeting.end_at > now - within)
+            .where(Meeting.id.not_in(given))
+            .options(selectinload(Meeting.practitioner), selectinload(Meeting.listener))
+            .order_by(Meeting.end_at.desc(), Meeting.id)
+        )
+    )
 
 
 def mark_outcome(

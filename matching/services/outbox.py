@@ -29,6 +29,9 @@ LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=6)
 
+# The only mail an address that is not yet confirmed may receive: the one confirming it.
+VERIFICATION = "verification"
+
 # Row ids written in the open transaction, and those whose transaction committed.
 _WRITTEN = "outbox_written"
 _COMMITTED = "outbox_committed"
@@ -46,8 +49,15 @@ def queue(
     ics_method: str | None = None,
     kind: str = "notice",
     dedupe_key: str | None = None,
-) -> OutboxMessage:
-    """Add one message to the current transaction; it leaves only if that commits."""
+) -> OutboxMessage | None:
+    """Add one message to the current transaction; it leaves only if that commits.
+
+    Nothing but the verification mail goes to the address of an account that has not
+    confirmed it: any other message for it is dropped here (None), whoever queues it.
+    """
+    if kind != VERIFICATION and not _confirmed(recipient, user_id):
+        log.info("outbox: not sending %s to an unconfirmed address", kind)
+        return None
     row = OutboxMessage(
         kind=kind,
         dedupe_key=dedupe_key,
@@ -67,6 +77,17 @@ def queue(
     db.session.flush()
     db.session.info.setdefault(_WRITTEN, set()).add(row.id)
     return row
+
+
+def _confirmed(recipient: str, user_id: int | None) -> bool:
+    """False when the message is for an account whose address is not confirmed yet."""
+    query = db.select(User.email_verified_at)
+    if user_id is not None:
+        query = query.where(User.id == user_id)
+    else:
+        query = query.where(User.email == recipient.strip().lower())
+    found = db.session.execute(query.limit(1)).first()
+    return found is None or found.email_verified_at is not None
 
 
 @event.listens_for(Session, "after_commit")

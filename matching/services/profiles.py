@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from matching.errors import Invalid, NotAllowed
 from matching.extensions import db
-from matching.models import User, now_utc
+from matching.models import AvailabilityWindow, User, now_utc
 from matching.services import rounds
+
+# What a person must tell us before a request of theirs can ever be matched, and the
+# words a page uses for each missing piece.
+MATCHING_NEEDS = {
+    "languages": "the languages you speak",
+    "modalities": "the ways you can meet",
+    "availability": "your weekly times",
+}
 
 
 def update_profile(user: User, values: dict) -> dict:
@@ -80,3 +89,26 @@ def pause_listener(user: User, until: datetime | None) -> None:
 def is_paused(user: User) -> bool:
     lp = user.listener_profile
     return bool(lp and lp.paused_until and lp.paused_until > now_utc())
+
+
+def missing_for_matching(user: User) -> list[str]:
+    """What this person still has to fill in to be matched (keys of MATCHING_NEEDS)."""
+    profile = user.profile
+    missing = []
+    if profile is None or not profile.languages:
+        missing.append("languages")
+    if profile is None or not profile.modalities:
+        missing.append("modalities")
+    has_times = db.session.scalar(
+        db.select(AvailabilityWindow.id).where(AvailabilityWindow.user_id == user.id).limit(1)
+    )
+    if has_times is None:
+        missing.append("availability")
+    return missing
+
+
+def pause_last_day(paused_until: datetime | None, zone: str) -> date | None:
+    """The last local day of a pause: it runs to the first instant of the day after."""
+    if paused_until is None:
+        return None
+    return (paused_until.astimezone(ZoneInfo(zone)) - timedelta(microseconds=1)).date()

@@ -12,14 +12,18 @@ from matching.models import (
     SupportRequest,
     User,
 )
-from matching.services import audit, meetings, rounds
+from matching.services import audit, meetings, profiles, rounds
 from matching.vocabulary import MODALITIES
+
+PROFILE_INCOMPLETE = "profile_incomplete"
 
 
 def create_request(user: User, values: dict) -> SupportRequest:
     """Open a request from loaded values; a practitioner has one active request at a time.
 
-    Without modalities, the request takes the practitioner's profile's (or every one). A
+    A request that could never be matched is refused (409 profile_incomplete) until the
+    profile has languages and ways to meet and the weekly times exist. Without
+    modalities, the request takes the practitioner's profile's (or every one). A
     phone number is needed when phone is the only way to meet, and kept only when phone
     is one of them.
     """
@@ -35,6 +39,15 @@ def create_request(user: User, values: dict) -> SupportRequest:
         raise Conflict(
             "You already have a request in progress. You can withdraw it first.",
             code="request_open",
+        )
+    missing = profiles.missing_for_matching(user)
+    if missing:
+        words = [profiles.MATCHING_NEEDS[key] for key in missing]
+        listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+        raise Conflict(
+            f"Before we can look for a listener, please add {listed}.",
+            code=PROFILE_INCOMPLETE,
+            fields={key: f"Please add {profiles.MATCHING_NEEDS[key]}." for key in missing},
         )
     req = SupportRequest(practitioner_id=user.id, status="open", **values)
     db.session.add(req)

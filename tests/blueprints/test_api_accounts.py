@@ -6,6 +6,9 @@ import pytest
 
 from matching.extensions import db
 from matching.models import AvailabilityWindow, SupportRequest, TimeOff, User
+from matching.services import consent
+from tests.support.accounts import mails_to
+from tests.support.meetings import ALL_WEEK
 
 GOOD_USER = {
     "email": "zoe@example.org",
@@ -13,6 +16,7 @@ GOOD_USER = {
     "role": "listener",
     "display_name": "Zoë",
     "timezone": "America/New_York",
+    "consent_version": consent.current_version(),
 }
 
 
@@ -28,19 +32,21 @@ def _error(response, status: int, code: str | None = None) -> dict:
 
 def test_register_creates_unverified_listener(app, api):
     r = api().post("/api/v1/users", json=GOOD_USER)
-    assert r.status_code == 201
-    assert r.json == {
-        "id": r.json["id"],
-        "email": "zoe@example.org",
-        "role": "listener",
-        "display_name": "Zoë",
-        "timezone": "America/New_York",
-    }
+    assert r.status_code == 202
+    assert r.json == {"status": "check_email"}
     with app.app_context():
-        user = db.session.get(User, r.json["id"])
+        user = db.session.scalar(db.select(User).where(User.email == "zoe@example.org"))
+        assert (user.role, user.display_name, user.timezone) == (
+            "listener",
+            "Zoë",
+            "America/New_York",
+        )
         assert user.listener_profile is not None
         assert not user.listener_profile.verified
         assert user.password_hash.startswith("$argon2id$")
+        assert user.email_verified_at is None
+    [mail] = mails_to(app, "zoe@example.org")
+    assert mail.kind == "verification"
 
 
 @pytest.mark.parametrize(
@@ -59,6 +65,9 @@ def test_register_creates_unverified_listener(app, api):
         ({"role": "admin"}, "role"),
         ({"display_name": ""}, "display_name"),
         ({"display_name": "x" * 81}, "display_name"),
+        ({"consent_version": "2020-01-01"}, "consent_version"),
+        ({"consent_version": ""}, "consent_version"),
+        ({"consent_version": None}, "consent_version"),
     ],
 )
 def test_register_rejects_bad_values(app, api, change, field):
@@ -68,10 +77,12 @@ def test_register_rejects_bad_values(app, api, change, field):
         assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 0
 
 
-def test_register_email_taken_is_409_whatever_the_case(api):
-    assert api().post("/api/v1/users", json=GOOD_USER).status_code == 201
-    again = GOOD_USER | {"email": "ZOE@example.org"}
-    _error(api().post("/api/v1/users", json=again), 409, "email_taken")
+def test_register_without_consent_is_422_and_creates_nothing(app, api):
+    body = {k: v for k, v in GOOD_USER.items() if k != "consent_version"}
+    error = _error(api().post("/api/v1/users", json=body), 422)
+    assert "consent_version" in error["fields"]
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 0
 
 
 @pytest.mark.parametrize(
@@ -337,7 +348,7 @@ def test_bad_time_off(api, make_user, body, field):
 
 
 def test_request_lifecycle(app, api, make_user):
-    uid = make_user("practitioner", modalities=["video", "phone"])
+    uid = make_user("practitioner", modalities=["video", "phone"], windows=ALL_WEEK)
     p = api(uid)
     r = p.post(
         "/api/v1/requests",
@@ -369,7 +380,8 @@ def duty_line(app_config):
 
 
 def test_crisis_resources_are_configurable(duty_line, api, make_user):
-    r = api(make_user("practitioner")).post("/api/v1/requests", json={"urgency": "urgent"})
+    p = api(make_user("practitioner", windows=ALL_WEEK))
+    r = p.post("/api/v1/requests", json={"urgency": "urgent"})
     assert r.json["crisis_resources"] == "Call the duty line on 0800 000 000."
 
 
@@ -392,7 +404,7 @@ def test_bad_requests_are_422_and_write_nothing(app, api, make_user, body, field
 
 
 def test_requests_of_others_are_404(api, make_user):
-    owner = api(make_user("practitioner"))
+    owner = api(make_user("practitioner", windows=ALL_WEEK))
     request_id = owner.post("/api/v1/requests", json={}).json["id"]
     stranger = api(make_user("practitioner"))
     _error(stranger.get(f"/api/v1/requests/{request_id}"), 404)
@@ -404,7 +416,7 @@ def test_requests_of_others_are_404(api, make_user):
 
 def test_coordinator_lists_requests_with_cursor(api, make_user):
     for _ in range(3):
-        api(make_user("practitioner")).post("/api/v1/requests", json={})
+        api(make_user("practitioner", windows=ALL_WEEK)).post("/api/v1/requests", json={})
     c = api(make_user("coordinator"))
     r = c.get("/api/v1/requests?status=open")
     assert r.status_code == 200
@@ -460,7 +472,7 @@ def test_the_api_takes_no_form_token_even_where_pages_need_one(app, api, make_us
         json={"windows": [{"weekday": 1, "start": "09:00", "end": "10:00"}]},
     )
     assert r.status_code == 200, r.get_data(as_text=True)
-    assert api().post("/api/v1/users", json=GOOD_USER).status_code == 201
+    assert api().post("/api/v1/users", json=GOOD_USER).status_code == 202
 
 
 @pytest.mark.parametrize("cursor", ["abc", "-1", "1" * 13, "²", "1.5", ""])

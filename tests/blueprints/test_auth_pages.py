@@ -10,6 +10,8 @@ from werkzeug.exceptions import MethodNotAllowed
 from matching.extensions import db
 from matching.models import ApiToken, User
 from tests.conftest import PASSWORD
+from tests.support.accounts import link_in
+from tests.support.accounts import mails_to as mails
 
 NEW_PASSWORD = "a different long passphrase"
 
@@ -21,6 +23,7 @@ def form_for(role: str = "practitioner", **overrides) -> dict:
         "email": "ana@example.org",
         "timezone": "Europe/Berlin",
         "password": "long enough password",
+        "consent_version": "y",
     } | overrides
 
 
@@ -50,9 +53,19 @@ def test_register_creates_the_account_signs_in_and_asks_for_the_profile(app, cli
     r = client.post("/register", data=form_for(role, email="Ana@Example.org"))
 
     assert r.status_code == 302
-    assert r.headers["Location"].endswith(f"/{role}/profile")
+    assert r.headers["Location"].endswith("/check-email?why=register")
     [user] = users(app)
     assert (user.email, user.role, user.timezone) == ("ana@example.org", role, "Europe/Berlin")
+    assert client.get(f"/{role}/").status_code == 302  # not signed in before confirming
+
+    [mail] = mails(app, "ana@example.org")
+    assert mail.kind == "verification"
+    path, _ = link_in(mail)
+    page = client.get(path)
+    assert page.status_code == 200 and "Confirm and continue" in page.get_data(as_text=True)
+    r = client.post(path)
+    assert r.status_code == 302
+    assert r.headers["Location"].endswith(f"/{role}/profile")
     assert client.get(f"/{role}/").status_code == 200
 
 
@@ -99,15 +112,21 @@ def test_register_reports_every_problem_at_once(app, client):
     assert users(app) == []
 
 
-def test_register_with_a_taken_email_says_so_and_creates_nothing(app, client, make_user):
+def test_register_with_a_taken_email_answers_alike_and_creates_nothing(app, client, make_user):
     make_user("listener", email="ana@example.org")
 
-    r = client.post("/register", data=form_for(email="ANA@example.org"))
+    taken = client.post("/register", data=form_for(email="ANA@example.org"))
+    new = client.post("/register", data=form_for(email="bea@example.org"))
 
-    assert r.status_code == 200
-    assert "already registered" in r.get_data(as_text=True)
-    assert len(users(app)) == 1
+    assert (taken.status_code, taken.headers["Location"]) == (
+        new.status_code,
+        new.headers["Location"],
+    )
+    assert len(users(app)) == 2
     assert client.get("/practitioner/").status_code == 302  # not signed in
+    [owner_mail] = mails(app, "ana@example.org")
+    assert owner_mail.kind == "account_exists"
+    assert "already has an account" in " ".join(owner_mail.text_body.split())
 
 
 def test_register_keeps_what_was_typed_except_the_password(client):

@@ -279,7 +279,7 @@ def test_the_roster_searches_and_flags(app, client, coordinator, programme, make
     text = client.get("/coordinator/listeners?show=expiring").text
     assert "Eve Expiring" in text and "training ends soon" in text and "Ada" not in text
     text = client.get("/coordinator/listeners?show=paused").text
-    assert "Paul Paused" in text and "paused until" in text and "Ada" not in text
+    assert "Paul Paused" in text and "paused to and including" in text and "Ada" not in text
     overview = client.get("/coordinator/").text
     assert "<strong>1</strong> with training ending within 30 days" in overview
     assert "<strong>1</strong> listeners paused" in overview
@@ -577,7 +577,7 @@ def test_the_demo_shows_a_coordinators_day(app, client, login):
     assert figures["suppressed"], "the demo should also show what is withheld"
     login(demo.COORDINATOR, demo.PASSWORD)
     assert "training ends soon" in client.get("/coordinator/listeners").text
-    assert "paused until" in client.get("/coordinator/listeners").text
+    assert "paused to and including" in client.get("/coordinator/listeners").text
     assert "waiting for you" in client.get("/coordinator/").text
     assert 'id="request-' in client.get("/coordinator/queue").text
 

@@ -10,7 +10,7 @@ import pytest
 from matching.extensions import db
 from matching.models import ListenerProfile, Meeting, TimeOff, User, now_utc
 from tests.conftest import PASSWORD
-from tests.support.meetings import book, future_start, make_pair
+from tests.support.meetings import ALL_WEEK, book, future_start, make_pair
 
 DEEP = "[" * 100_000 + "]" * 100_000
 
@@ -89,7 +89,7 @@ def test_nul_through_the_sign_in_page_is_a_form_error(app, client, make_user):
 
 
 def test_nul_through_the_page_forms_is_a_form_error(app, make_user):
-    uid = make_user("practitioner")
+    uid = make_user("practitioner", windows=ALL_WEEK)
     client = _signed_in(app, uid)
     r = client.post(
         "/practitioner/profile",

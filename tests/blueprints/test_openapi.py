@@ -13,7 +13,9 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from matching.models import now_utc
+from matching.services import consent
 from tests.conftest import PASSWORD
+from tests.support.accounts import latest_link
 from tests.support.events import move_event_to_past
 from tests.support.meetings import ALL_WEEK, future_start, move_to_past
 from tests.support.openapi import check
@@ -140,19 +142,23 @@ def test_every_operation_answers_as_its_document_says(app, client, api, make_use
 
     anyone = api()
     call(anyone, "get", "/api/v1/openapi.json", 200)
+    version = call(anyone, "get", "/api/v1/consent", 200).json["version"]
+    assert version == consent.current_version()
     new = {
         "email": "nia@example.org",
         "password": PASSWORD,
         "role": "practitioner",
         "display_name": "Nia",
         "timezone": "Europe/Lisbon",
+        "consent_version": version,
     }
-    call(anyone, "post", "/api/v1/users", 201, json=new)
-    token = call(
-        anyone, "post", "/api/v1/tokens", 201, json={"email": new["email"], "password": PASSWORD}
-    ).json["token"]
+    call(anyone, "post", "/api/v1/users", 202, json=new)
+    _, raw = latest_link(app, new["email"], "verification")
+    call(anyone, "post", "/api/v1/users/verify", 200, json={"token": raw})
+    credentials = {"email": new["email"], "password": PASSWORD}
     nia = api()
-    nia.token = token
+    nia.token = call(anyone, "post", "/api/v1/tokens", 201, json=credentials).json["token"]
+    call(nia, "post", "/api/v1/me/consent", 201, json={"version": version})
     call(
         nia,
         "put",
@@ -161,8 +167,15 @@ def test_every_operation_answers_as_its_document_says(app, client, api, make_use
         json={"languages": ["pt"], "modalities": ["video"], "field": "nursing"},
     )
     call(nia, "put", "/api/v1/me/availability", 200, json={"windows": []})
+    call(nia, "patch", "/api/v1/me", 200, json={"timezone": "Europe/Madrid"})
     call(nia, "get", "/api/v1/me", 200)
-    call(nia, "delete", "/api/v1/me", 204, json={"password": PASSWORD})
+    call(anyone, "post", "/api/v1/password-resets", 202, json={"email": new["email"]})
+    _, raw = latest_link(app, new["email"], "password_reset")
+    renewed = {"token": raw, "password": PASSWORD + " again"}
+    call(anyone, "post", "/api/v1/password-resets/confirm", 204, json=renewed)
+    credentials["password"] = renewed["password"]
+    nia.token = call(anyone, "post", "/api/v1/tokens", 201, json=credentials).json["token"]
+    call(nia, "delete", "/api/v1/me", 204, json={"password": renewed["password"]})
 
     coordinator = api(make_user("coordinator"))
     listener_id = make_user("listener", windows=ALL_WEEK, timezone="Europe/Berlin")
@@ -209,7 +222,7 @@ def test_every_operation_answers_as_its_document_says(app, client, api, make_use
     call(practitioner, "get", "/api/v1/meetings", 200)
     call(listener, "get", f"/api/v1/meetings/{meeting['id']}/invite.ics", 200)
     url = f"/api/v1/meetings/{meeting['id']}"
-    start = future_start(days=5, hour=10).isoformat()
+    start = call(practitioner, "get", f"{url}/free-times", 200).json["items"][0]
     call(practitioner, "post", f"{url}/reschedule", 200, json={"start": start})
     move_to_past(app, meeting["id"])
     call(practitioner, "post", f"{url}/feedback", 201, json={"rating": 4})

@@ -21,6 +21,18 @@ PUBLIC = {
     ("POST", "/api/v1/tokens"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/calendar/<token>.ics"),
+    ("GET", "/check-email"),
+    ("GET", "/verify/<token>"),
+    ("POST", "/verify/<token>"),
+    ("GET", "/password-reset"),
+    ("POST", "/password-reset"),
+    ("GET", "/reset/<token>"),
+    ("POST", "/reset/<token>"),
+    ("GET", "/account/closed"),
+    ("GET", "/api/v1/consent"),
+    ("POST", "/api/v1/users/verify"),
+    ("POST", "/api/v1/password-resets"),
+    ("POST", "/api/v1/password-resets/confirm"),
 }
 
 

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from matching.extensions import db
 from matching.models import AvailabilityWindow, SupportRequest, User
 from tests.conftest import PASSWORD
+from tests.support.accounts import latest_link
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +23,7 @@ def user_by_email(app, email: str) -> User:
         return user
 
 
-def register(page, *, role: str, name: str, email: str, zone: str) -> None:
+def register(app, page, *, role: str, name: str, email: str, zone: str) -> None:
     page.goto("/")
     page.get_by_role("link", name="Join").first.click()
     expect(page.get_by_role("heading", name="Join Alongside")).to_be_visible()
@@ -31,12 +32,19 @@ def register(page, *, role: str, name: str, email: str, zone: str) -> None:
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Time zone").select_option(zone)
     page.get_by_label("Password").fill("a calm long passphrase")
+    page.get_by_label("I have read this and I agree").check()
     page.get_by_role("button", name="Create my account").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    path, _ = latest_link(app, email, "verification")
+    page.goto(path)
+    page.get_by_role("button", name="Confirm and continue").click()
     page.wait_for_url(f"**/{role}/profile")
 
 
 def test_practitioner_registers_sets_times_and_asks_for_a_listener(app, page, tmp_path):
-    register(page, role="practitioner", name="Ana", email="ana@example.org", zone="Europe/Berlin")
+    register(
+        app, page, role="practitioner", name="Ana", email="ana@example.org", zone="Europe/Berlin"
+    )
 
     page.get_by_label("Where you work").fill("City Hospital")
     page.get_by_label("Your field").select_option("nursing")
@@ -93,7 +101,9 @@ def test_practitioner_registers_sets_times_and_asks_for_a_listener(app, page, tm
 
 
 def test_listener_registers_fills_the_profile_pauses_and_resumes(app, page, tmp_path):
-    register(page, role="listener", name="Lena", email="lena@example.org", zone="Europe/Warsaw")
+    register(
+        app, page, role="listener", name="Lena", email="lena@example.org", zone="Europe/Warsaw"
+    )
 
     page.get_by_label("Where you work or volunteer").fill("Helpline North")
     page.get_by_label("Crisis line").check()
@@ -107,9 +117,11 @@ def test_listener_registers_fills_the_profile_pauses_and_resumes(app, page, tmp_
     expect(page.get_by_text("A coordinator will verify your training")).to_be_visible()
 
     until = datetime.now(UTC).date() + timedelta(days=7)
-    page.get_by_label("Pause until").fill(until.isoformat())
+    page.get_by_label("Pause to and including").fill(until.isoformat())
     page.get_by_role("button", name="Pause").click()
-    expect(page.get_by_text("You are paused until")).to_be_visible()
+    expect(page.locator("main section").last).to_contain_text(
+        f"You are paused to and including {until:%a %-d %b}"
+    )
     page.screenshot(path=tmp_path / "listener-paused.png", full_page=True)
     user = user_by_email(app, "lena@example.org")
     assert user.listener_profile.paused_until > datetime.now(UTC)

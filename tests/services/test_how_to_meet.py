@@ -11,7 +11,7 @@ from matching.extensions import db
 from matching.models import ListenerProfile, Meeting, OutboxMessage, SupportRequest, User
 from matching.services import accounts, meetings
 from tests.conftest import PASSWORD
-from tests.support.meetings import book, future_start, make_pair, parse_invite
+from tests.support.meetings import ALL_WEEK, book, future_start, make_pair, parse_invite
 
 PHONE = "+49 30 1234 5678"
 ROOM = re.compile(r"^https://meet\.jit\.si/alongside-[0-9a-f]{20}$")
@@ -139,7 +139,7 @@ def test_the_meeting_page_says_how_to_meet(app, client, login, pair):
 
 
 def test_a_phone_only_request_needs_a_number_and_others_drop_it(app, api, make_user):
-    practitioner = api(make_user("practitioner", modalities=["phone"]))
+    practitioner = api(make_user("practitioner", modalities=["phone"], windows=ALL_WEEK))
     r = practitioner.post("/api/v1/requests", json={"modalities": ["phone"]})
     assert r.status_code == 422
     assert "phone" in r.json["error"]["fields"]
@@ -151,7 +151,7 @@ def test_a_phone_only_request_needs_a_number_and_others_drop_it(app, api, make_u
     with app.app_context():
         assert db.session.get(SupportRequest, r.json["id"]).phone == PHONE
 
-    other = api(make_user("practitioner"))
+    other = api(make_user("practitioner", windows=ALL_WEEK))
     r = other.post("/api/v1/requests", json={"modalities": ["video"], "phone": PHONE})
     assert r.status_code == 201
     with app.app_context():

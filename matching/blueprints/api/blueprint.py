@@ -75,20 +75,29 @@ class OpenApi(flask_smorest.Api):
 
 
 class ApiBlueprint(flask_smorest.Blueprint):
-    """An API blueprint: role guard, CSRF exemption and the errors every route can give.
+    """An API blueprint: role and consent guard, CSRF exemption and the errors every route can give.
 
-    Every route documents 401 (no or bad token), 403 (a role the guard refuses), 404
-    (an id in the path) and 422 (a control character in the query string), so no
-    operation can forget them.
+    Every route documents 401 (no or bad token), 403 (a role the guard refuses, or
+    consent_required), 404 (an id in the path) and 422 (a control character in the query
+    string), so no operation can forget them. `consent_needed=False` is only for the
+    calls a person may make before agreeing: reading and taking their data, leaving.
     """
 
     ARGUMENTS_PARSER = BodyParser()
 
-    def __init__(self, name: str, *, roles: tuple[str, ...] = (), public: bool = False):
+    def __init__(
+        self,
+        name: str,
+        *,
+        roles: tuple[str, ...] = (),
+        public: bool = False,
+        consent_needed: bool = True,
+    ):
         super().__init__(name, __name__)
         self.public, self.roles = public, roles
+        self.consent_needed = consent_needed and not public
         if not public:
-            guard_api(self, *roles)
+            guard_api(self, *roles, consent_needed=consent_needed)
         csrf.exempt(self)
 
     def route(self, rule, *, parameters=None, tags=None, **options):
@@ -97,7 +106,7 @@ class ApiBlueprint(flask_smorest.Blueprint):
         codes = [422]
         if not self.public:
             codes.append(401)
-        if self.roles:
+        if self.roles or self.consent_needed:
             codes.append(403)
         if PATH_PARAMETER.search(rule):
             codes.append(404)

@@ -58,10 +58,32 @@ def reschedule(values, meeting_id: int):
 @attendees.response(200, answers.Meeting)
 @attendees.errors(409)
 def cancel(values, meeting_id: int):
-    """Cancel a conversation; both people get a cancellation."""
-    meeting = meetings.cancel_meeting_by_id(api_user(), meeting_id, values["reason"])
+    """Cancel a conversation; both people get a cancellation.
+
+    With `another_listener: true` (the practitioner only; 422 for anyone else) the
+    request reopens and this listener is never proposed for it again. No reason is asked
+    and none is passed on.
+    """
+    meeting = meetings.cancel_meeting_by_id(
+        api_user(),
+        meeting_id,
+        values["reason"],
+        another_listener=values["another_listener"],
+    )
     db.session.commit()
     return meetings.meeting_dict(meeting)
+
+
+@attendees.get("/meetings/<int:meeting_id>/free-times")
+@attendees.response(200, answers.FreeTimes)
+def free_times(meeting_id: int):
+    """The next times (up to 10) the conversation could move to, free for both people.
+
+    Each passes every hard rule for both people, as a move checks it; empty once the
+    conversation can no longer move.
+    """
+    starts = meetings.free_times(api_user(), meeting_id)
+    return {"items": [start.isoformat() for start in starts]}
 
 
 @attendees.post("/meetings/<int:meeting_id>/feedback")

@@ -20,7 +20,12 @@ blueprints = (mine, shared, coordinated)
 @mine.response(201, answers.RequestCreated)
 @mine.errors(409)
 def create(values):
-    """Ask for a listener; urgent requests are answered with crisis resources."""
+    """Ask for a listener; urgent requests are answered with crisis resources.
+
+    409 `request_open` while another request of mine is in progress; 409
+    `profile_incomplete` until my profile has languages and ways to meet and my weekly
+    times exist (`fields` names what is missing: languages, modalities, availability).
+    """
     req = requests_service.create_request(api_user(), values)
     db.session.commit()
     answer = {"id": req.id, "status": req.status, "urgency": req.urgency}
