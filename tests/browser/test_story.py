@@ -169,6 +169,15 @@ def test_join_meet_move_change_listener_and_pause(app, chromium, live_server, ma
         )
         expect(leo.get_by_role("heading", name="This week")).to_be_visible()
         assert page_width(leo) <= PHONE["width"]
+        # ... and how to meet, on the conversation's own page.
+        assert booked.modality == "video" and booked.join_url.startswith("https://")
+        for person in (ana, leo):
+            person.goto(f"/meetings/{booked.id}")
+            expect(person.locator("section.how-to-meet")).to_contain_text(
+                f"By video: {booked.join_url}"
+            )
+        assert page_width(leo) <= PHONE["width"]
+        ana.goto("/practitioner/")
 
         # --- Ana moves it to a time offered -------------------------------------------
         ana.locator("article.meeting").get_by_role("link", name="Move").click()
