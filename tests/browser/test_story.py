@@ -4,7 +4,8 @@ A practitioner in Berlin joins (the browser's zone is pre-selected), confirms th
 from the mail in the outbox, agrees to the consent text, fills in the profile and the
 weekly times ("copy to weekdays") and asks for a listener. A coordinator runs a round
 and approves. The practitioner and a listener in New York (who first agrees to the
-current consent text) each see the conversation in their own zone. The practitioner
+current consent text) each see the conversation in their own zone, and how to meet
+on its page. The practitioner
 moves it to one of the times offered, then asks for a different listener: the request
 reopens and the next round proposes nobody from before. The listener pauses, and is
 told the last day of the pause.
