@@ -209,7 +209,14 @@ class Request(Answer):
     phone = fields.String(allow_none=True, metadata={"description": "only in the owner's export"})
 
 
-RequestPage = page_of(Request)
+class QueuedRequest(Request):
+    """A request in the coordinators' list, with how long it has waited."""
+
+    waiting_since = _instant(required=True)
+    waiting = fields.String(required=True, metadata={"description": "e.g. waiting 3 days"})
+
+
+QueuedRequestPage = page_of(QueuedRequest)
 
 
 class ListenerLoad(Answer):
@@ -263,6 +270,91 @@ class Round(Answer):
 
 class Approved(Answer):
     meeting = fields.Nested(Meeting, required=True)
+
+
+class RoundProposal(Proposal):
+    """A proposal in a round's list, with its request's urgency and waiting time."""
+
+    urgency = _words(URGENCIES, required=True)
+    waiting_since = _instant(required=True)
+
+
+RoundProposalPage = page_of(RoundProposal)
+
+
+class Booked(Answer):
+    proposal_id = fields.Integer(required=True)
+    meeting_id = fields.Integer(required=True)
+
+
+class Refused(Answer):
+    proposal_id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class BulkApproved(Answer):
+    """Each proposal decided on its own: the booked ones, and the others with their reason."""
+
+    approved = fields.List(fields.Nested(Booked), required=True)
+    conflicts = fields.List(fields.Nested(Refused), required=True)
+
+
+# Figures about fewer than five people are null and named in `suppressed`.
+def _count(**kwargs) -> fields.Integer:
+    return fields.Integer(required=True, allow_none=True, **kwargs)
+
+
+class Week(Answer):
+    week = fields.String(required=True, metadata=DAY | {"description": "its Monday"})
+    requests = _count()
+    matched = _count(metadata={"description": "requests of the week with a meeting since"})
+    meetings = _count()
+    cancelled = _count()
+    no_show = _count()
+
+
+class Quantiles(Answer):
+    median = fields.Float(required=True, allow_none=True)
+    p90 = fields.Float(required=True, allow_none=True)
+
+
+class LoadBand(Answer):
+    sessions = fields.Integer(required=True)
+    listeners = _count()
+
+
+class RatingCount(Answer):
+    rating = fields.Integer(required=True)
+    count = _count()
+
+
+class FeedbackFigures(Answer):
+    count = _count()
+    mean_rating = fields.Float(required=True, allow_none=True)
+    ratings = fields.List(fields.Nested(RatingCount))
+
+
+class EventFigures(Answer):
+    sessions = fields.Integer(required=True)
+    seats = _count()
+    attended = _count()
+    attendance_rate = fields.Float(required=True, allow_none=True)
+    feedback = fields.Nested(FeedbackFigures, required=True)
+
+
+class Programme(Answer):
+    """The programme's figures between two dates (inclusive)."""
+
+    from_ = fields.String(data_key="from", attribute="from", required=True, metadata=DAY)
+    to = fields.String(required=True, metadata=DAY)
+    weeks = fields.List(fields.Nested(Week), required=True)
+    time_to_first_meeting_hours = fields.Nested(Quantiles, required=True)
+    share_matched = fields.Float(required=True, allow_none=True)
+    listener_load = fields.List(fields.Nested(LoadBand), required=True)
+    feedback = fields.Nested(FeedbackFigures, required=True)
+    events = fields.Nested(EventFigures, required=True)
+    suppressed = fields.List(fields.String(), required=True)
 
 
 class Registration(Answer):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validates_schema
 from marshmallow.validate import Length
 
-from matching.models import REQUEST_STATUSES
+from matching.models import PROPOSAL_STATUSES, REQUEST_STATUSES
 from matching.schemas import Schema
 from matching.schemas.fields import (
     REQUIRED,
@@ -22,7 +22,10 @@ from matching.schemas.fields import (
     Flag,
     Gender,
     HttpsUrl,
+    Ids,
     Instant,
+    KeysetCursor,
+    Language,
     Languages,
     OneOf,
     OptionalText,
@@ -36,6 +39,7 @@ from matching.schemas.fields import (
 )
 from matching.services import validate
 from matching.services.accounts import SELF_SERVICE_ROLES
+from matching.services.rounds import BULK_LIMIT
 from matching.vocabulary import (
     EVENT_KINDS,
     EVENT_MODALITIES,
@@ -236,8 +240,13 @@ class Listing(Schema):
     cursor = Cursor()
 
 
-class RequestListing(Listing):
+class RequestListing(Schema):
+    """Requests urgent first, then longest waiting; `cursor` is the `next` of the page before."""
+
     status = OneOf(REQUEST_STATUSES)
+    urgency = OneOf(URGENCIES)
+    language = Language(metadata={"description": "a language the practitioner speaks"})
+    cursor = KeysetCursor()
 
 
 # --- coordination -----------------------------------------------------------------
@@ -249,6 +258,25 @@ class Nothing(Schema):
 
 class Verification(Schema):
     training_valid_until = Day(required=True)
+
+
+class ProposalListing(Schema):
+    """A round's proposals urgent first, then longest waiting; without `status`, all."""
+
+    status = OneOf(PROPOSAL_STATUSES)
+    urgency = OneOf(URGENCIES)
+    cursor = KeysetCursor()
+
+
+class BulkApproval(Schema):
+    proposal_ids = Ids(max_items=BULK_LIMIT, required=True)
+
+
+class ReportRange(Schema):
+    """Dates, inclusive; without them, the last twelve weeks."""
+
+    from_ = Day(data_key="from")
+    to = Day()
 
 
 class Rejection(Schema):

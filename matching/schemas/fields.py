@@ -156,6 +156,15 @@ class Choices(Parsed, ma.fields.List):
         )
 
 
+class Language(Parsed, ma.fields.String):
+    """One two-letter ISO 639-1 code."""
+
+    parse = staticmethod(validate.language)
+
+    def __init__(self, **kwargs):
+        super().__init__(shape={"pattern": r"^\s*[A-Za-z]{2}\s*$"}, **kwargs)
+
+
 class Languages(Parsed, ma.fields.List):
     """Two-letter ISO 639-1 codes, at least one."""
 
@@ -220,6 +229,25 @@ class Cursor(Parsed, ma.fields.String):
 
     def __init__(self, **kwargs):
         super().__init__(shape={"pattern": r"^\d{1,12}$"}, **kwargs)
+
+
+class KeysetCursor(Parsed, ma.fields.String):
+    """Where the next page of a list sorted by urgency and waiting starts (its `next`)."""
+
+    parse = staticmethod(validate.keyset_cursor)
+
+    def __init__(self, **kwargs):
+        super().__init__(shape={"pattern": f"^{validate.KEYSET.pattern}$"}, **kwargs)
+
+
+class Ids(Parsed, ma.fields.List):
+    """Ids of rows, each once, in the order given."""
+
+    parse = staticmethod(validate.ids)
+
+    def __init__(self, *, max_items: int, **kwargs):
+        inner = ma.fields.Integer(metadata={"minimum": 1})
+        super().__init__(inner, shape={"minItems": 1, "maxItems": max_items}, **kwargs)
 
 
 class ConsentVersion(Parsed, ma.fields.String):

@@ -57,13 +57,13 @@ def queue_filters(args) -> dict:
 
 def list_queue(
     *,
-    status: str = "open",
+    status: str | None = "open",
     urgency: str | None = None,
     language: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> paging.Page:
-    """Requests in a status, urgent first, then longest waiting; one page and the total.
+    """Requests in a status (None: all), urgent first, then longest waiting; a page and the total.
 
     Keyset pages (see services/paging.py): while people are being matched, requests
     leave the open queue, and the next page still starts right after the last row seen.
@@ -85,9 +85,11 @@ def list_queue(
             rank.label("rank"),
         )
         .join(User, User.id == SupportRequest.practitioner_id)
-        .join(PractitionerProfile, PractitionerProfile.user_id == User.id)
-        .where(SupportRequest.status == status)
+        # Outer: a person who erased their account has no profile, their requests remain.
+        .outerjoin(PractitionerProfile, PractitionerProfile.user_id == User.id)
     )
+    if status:
+        query = query.where(SupportRequest.status == status)
     if urgency:
         query = query.where(SupportRequest.urgency == urgency)
     if language:
@@ -106,6 +108,29 @@ def list_queue(
         last = rows[limit - 1]
         next_cursor = paging.encode(last.rank, last.waiting_since, last.id)
     return paging.Page(items=rows[:limit], next=next_cursor, total=total)
+
+
+def queue_answer(
+    *,
+    status: str | None,
+    urgency: str | None = None,
+    language: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[dict], str | None]:
+    """The API's page of the queue: each request as the API shows it, with its waiting time."""
+    page = list_queue(status=status, urgency=urgency, language=language, cursor=cursor, limit=limit)
+    ids = [row.id for row in page.items]
+    loaded = {
+        req.id: req
+        for req in db.session.scalars(db.select(SupportRequest).where(SupportRequest.id.in_(ids)))
+    }
+    items = requests.request_dicts([loaded[i] for i in ids])
+    now = now_utc()
+    for item, row in zip(items, page.items, strict=True):
+        item["waiting_since"] = row.waiting_since.isoformat()
+        item["waiting"] = waiting_words(row.waiting_since, now)
+    return items, page.next
 
 
 def queue_counts() -> dict:

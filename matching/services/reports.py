@@ -59,13 +59,22 @@ def parse_range(from_raw, to_raw, *, today: date | None = None) -> tuple[date, d
         if values[-1] is None:
             errors[name] = "use a date such as 2027-06-30"
             values[-1] = default
-    start, end = values
-    if not errors and end < start:
-        errors["to"] = "must not be before from"
-    if not errors and (end - start).days > MAX_DAYS:
-        errors["to"] = f"at most {MAX_DAYS} days after from"
     if errors:
         raise Invalid("Choose a date range of up to two years.", fields=errors)
+    return check_range(*values)
+
+
+def check_range(start: date | None, end: date | None) -> tuple[date, date]:
+    """A range of up to two years, from its first to its last day; a missing end takes its default."""
+    default_from, default_to = default_range()
+    start, end = start or default_from, end or default_to
+    error = None
+    if end < start:
+        error = "must not be before from"
+    elif (end - start).days > MAX_DAYS:
+        error = f"at most {MAX_DAYS} days after from"
+    if error:
+        raise Invalid("Choose a date range of up to two years.", fields={"to": error})
     return start, end
 
 

@@ -87,19 +87,6 @@ def withdraw_request(actor: User, request_id: int) -> None:
     db.session.flush()
 
 
-def list_requests(
-    status: str | None, *, after: int | None, limit: int = 50
-) -> tuple[list, int | None]:
-    query = db.select(SupportRequest).order_by(SupportRequest.id)
-    if status:
-        query = query.where(SupportRequest.status == status)
-    if after:
-        query = query.where(SupportRequest.id > after)
-    rows = list(db.session.scalars(query.limit(limit + 1)))
-    next_cursor = rows[limit - 1].id if len(rows) > limit else None
-    return rows[:limit], next_cursor
-
-
 def record_note_views(actor: User, request_ids: list[int]) -> None:
     """Audit that a coordinator was shown these requests' private notes (never the text)."""
     audit.record_each(

@@ -26,7 +26,7 @@ from matching.models import (
     User,
     now_utc,
 )
-from matching.services import audit, bookings, engine_input, meetings, paging
+from matching.services import audit, bookings, engine_input, meetings, paging, validate
 from matching.vocabulary import URGENCIES
 
 # Rules that another booking can break between a round and its approval: the time or
@@ -329,6 +329,7 @@ def list_proposals(
     query = (
         db.select(
             Proposal.id,
+            Proposal.round_id,
             Proposal.request_id,
             Proposal.listener_id,
             Proposal.start_at,
@@ -374,6 +375,25 @@ def list_proposals(
         last = rows[limit - 1]
         next_cursor = paging.encode(last.rank, last.waiting_since, last.id)
     return paging.Page(items=rows[:limit], next=next_cursor, total=total)
+
+
+def proposals_answer(
+    round_id: int,
+    *,
+    status: str | None = None,
+    urgency: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[dict], str | None]:
+    """The API's page of a round's proposals, urgent first, then longest waiting."""
+    round_header(round_id)
+    page = list_proposals(round_id, status=status, urgency=urgency, cursor=cursor, limit=limit)
+    items = [
+        proposal_dict(row)
+        | {"urgency": row.urgency, "waiting_since": row.waiting_since.isoformat()}
+        for row in page.items
+    ]
+    return items, page.next
 
 
 def proposal_counts(round_id: int) -> dict:
@@ -454,7 +474,7 @@ def approve_many(
     message)]}.
     """
     round_header(round_id)
-    ids = _proposal_ids(proposal_ids)
+    ids = validate.ids(proposal_ids, "proposal_ids")
     if not ids:
         raise Invalid("Choose at least one proposal.", fields={"proposal_ids": "empty"})
     if len(ids) > BULK_LIMIT:
@@ -497,21 +517,6 @@ def approve_many(
     )
     db.session.flush()
     return {"approved": approved, "conflicts": conflicts}
-
-
-def _proposal_ids(raw) -> list[int]:
-    """Distinct proposal ids in the order given; anything else is a 422."""
-    if not isinstance(raw, list | tuple):
-        raise Invalid("Send a list of proposal ids.", fields={"proposal_ids": "a list of ids"})
-    ids: list[int] = []
-    for value in raw:
-        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise Invalid("Send a list of proposal ids.", fields={"proposal_ids": "ids only"})
-        if value not in ids:
-            ids.append(value)
-    return ids
 
 
 def latest_round() -> dict | None:
@@ -637,7 +642,8 @@ def reject_proposal(actor: User, proposal_id: int, never_again: bool = False) ->
     return proposal
 
 
-def proposal_dict(proposal: Proposal) -> dict:
+def proposal_dict(proposal) -> dict:
+    """A proposal as the API shows it, from a Proposal or a row of list_proposals."""
     return {
         "id": proposal.id,
         "round_id": proposal.round_id,

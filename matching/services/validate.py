@@ -150,6 +150,13 @@ def choices(value, field: str, allowed, *, min_items: int = 0, max_items: int = 
     return _count(items, field, min_items, max_items)
 
 
+def language(value, field: str = "language") -> str:
+    """One two-letter language code, in lower case."""
+    if not isinstance(value, str) or not LANGUAGE.match(value.strip().lower()):
+        raise invalid(field, "Use a two-letter language code such as en, es, de.")
+    return value.strip().lower()
+
+
 def languages(value, field: str = "languages") -> list[str]:
     if not isinstance(value, list):
         raise invalid(field, "Must be a list.")
@@ -310,3 +317,28 @@ def cursor(value, field: str = "cursor") -> int:
     if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,12}", value):
         raise invalid(field, "The cursor is not valid.")
     return int(value)
+
+
+KEYSET = re.compile(r"[0-9]{1,2}-[0-9]{1,20}-[0-9]{1,12}")
+
+
+def keyset_cursor(value, field: str = "cursor") -> str:
+    """A cursor of a list sorted by urgency and waiting time (services/paging.py)."""
+    if not isinstance(value, str) or not KEYSET.fullmatch(value):
+        raise invalid(field, "The cursor is not valid.")
+    return value
+
+
+def ids(value, field: str) -> list[int]:
+    """Distinct ids in the order given; a form sends them as ASCII digits."""
+    if not isinstance(value, list | tuple):
+        raise invalid(field, "Send a list of ids.")
+    found: list[int] = []
+    for item in value:
+        if isinstance(item, str) and item.isascii() and item.isdigit() and len(item) < 12:
+            item = int(item)
+        if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item < 10**12:
+            raise invalid(field, "Send a list of ids.")
+        if item not in found:
+            found.append(item)
+    return found

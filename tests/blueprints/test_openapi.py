@@ -230,8 +230,14 @@ def test_every_operation_answers_as_its_document_says(app, client, api, make_use
     make_user("listener", windows=ALL_WEEK)
     for _ in range(2):
         api(make_user("practitioner", windows=ALL_WEEK)).post("/api/v1/requests", json={})
-    first, second = call(coordinator, "post", "/api/v1/rounds", 201, json={}).json["proposals"]
+    second_round = call(coordinator, "post", "/api/v1/rounds", 201, json={}).json
+    first, second = second_round["proposals"]
+    rounds = f"/api/v1/rounds/{second_round['id']}"
+    call(coordinator, "get", f"{rounds}/proposals?status=pending&urgency=routine", 200)
     call(coordinator, "post", f"/api/v1/proposals/{first['id']}/reject", 200, json={})
+    call(coordinator, "post", f"{rounds}/approve", 200, json={"proposal_ids": [first["id"]]})
+    call(coordinator, "get", "/api/v1/reports/programme?from=2026-01-05&to=2026-03-01", 200)
+    call(coordinator, "get", "/api/v1/reports/programme.csv", 200)
     booked = call(coordinator, "post", f"/api/v1/proposals/{second['id']}/approve", 200).json
     call(coordinator, "post", f"/api/v1/meetings/{booked['meeting']['id']}/cancel", 200)
     call(listener, "delete", "/api/v1/tokens/current", 204)

@@ -1,12 +1,15 @@
-"""API: listeners, rounds and proposals (coordinators)."""
+"""API: listeners, rounds, proposals and the programme's figures (coordinators)."""
 
 from __future__ import annotations
+
+from flask import Response
 
 from matching.extensions import db
 from matching.schemas import answers, bodies
 from matching.security import api_user
 from matching.services import listeners as listeners_service
 from matching.services import meetings as meetings_service
+from matching.services import reports as reports_service
 from matching.services import rounds as rounds_service
 
 from .blueprint import ApiBlueprint, listing
@@ -46,6 +49,33 @@ def run_round(_):
     return rounds_service.round_dict(matching_round)
 
 
+@coordinators.get("/rounds/<int:round_id>/proposals")
+@coordinators.query(bodies.ProposalListing)
+@coordinators.response(200, answers.RoundProposalPage)
+def round_proposals(query, round_id: int):
+    """A round's proposals, urgent first, then longest waiting; filter by status and urgency."""
+    items, next_cursor = rounds_service.proposals_answer(
+        round_id,
+        status=query.get("status"),
+        urgency=query.get("urgency"),
+        cursor=query.get("cursor"),
+    )
+    return {"items": items, "next": next_cursor}
+
+
+@coordinators.post("/rounds/<int:round_id>/approve")
+@coordinators.body(bodies.BulkApproval)
+@coordinators.response(200, answers.BulkApproved)
+def approve_many(values, round_id: int):
+    """Approve many proposals at once, each on its own: one conflict never undoes the others."""
+    outcome = rounds_service.approve_many(api_user(), round_id, values["proposal_ids"])
+    db.session.commit()
+    return {
+        "approved": [booked._asdict() for booked in outcome["approved"]],
+        "conflicts": [refused._asdict() for refused in outcome["conflicts"]],
+    }
+
+
 @coordinators.post("/proposals/<int:proposal_id>/approve")
 @coordinators.body(bodies.Nothing, required=False)
 @coordinators.response(200, answers.Approved)
@@ -66,3 +96,34 @@ def reject(values, proposal_id: int):
     proposal = rounds_service.reject_proposal(api_user(), proposal_id, values["never_again"])
     db.session.commit()
     return rounds_service.proposal_dict(proposal)
+
+
+def _range(query):
+    return reports_service.check_range(query.get("from_"), query.get("to"))
+
+
+@coordinators.get("/reports/programme")
+@coordinators.query(bodies.ReportRange)
+@coordinators.response(200, answers.Programme)
+def programme(query):
+    """The programme's figures; any about fewer than five people is null and named in suppressed."""
+    return reports_service.programme(*_range(query))
+
+
+@coordinators.get("/reports/programme.csv")
+@coordinators.query(bodies.ReportRange)
+@coordinators.response(
+    200,
+    {"description": "the weekly rows as CSV"},
+    content_type="text/csv",
+    description="The same weekly rows and suppression as the figures",
+)
+def programme_csv(query):
+    """The weekly figures as CSV; no cell starts with =, +, - or @."""
+    from_, to = _range(query)
+    response = Response(reports_service.programme_csv(from_, to), mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="programme-{from_.isoformat()}-{to.isoformat()}.csv"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

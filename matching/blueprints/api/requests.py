@@ -5,9 +5,10 @@ from __future__ import annotations
 from matching.extensions import db
 from matching.schemas import answers, bodies
 from matching.security import api_user
+from matching.services import queue as queue_service
 from matching.services import requests as requests_service
 
-from .blueprint import ApiBlueprint, listing, no_content
+from .blueprint import ApiBlueprint, no_content
 
 mine = ApiBlueprint("requests", roles=("practitioner",))
 shared = ApiBlueprint("request_view", roles=("practitioner", "coordinator"))
@@ -54,10 +55,13 @@ def show(request_id: int):
 
 @coordinated.get("/requests")
 @coordinated.query(bodies.RequestListing)
-@coordinated.response(200, answers.RequestPage)
+@coordinated.response(200, answers.QueuedRequestPage)
 def index(query):
-    """Requests, by id, optionally of one status."""
-    rows, next_cursor = requests_service.list_requests(
-        query.get("status"), after=query.get("cursor")
+    """Requests urgent first, then longest waiting; filter by status, urgency and language."""
+    items, next_cursor = queue_service.queue_answer(
+        status=query.get("status"),
+        urgency=query.get("urgency"),
+        language=query.get("language"),
+        cursor=query.get("cursor"),
     )
-    return listing(requests_service.request_dicts(rows), next_cursor)
+    return {"items": items, "next": next_cursor}
