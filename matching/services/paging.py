@@ -34,6 +34,22 @@ def speaks(json_languages, code: str):
     return cast(json_languages, String).like(f'%"{code}"%')
 
 
+def filters(args, *, statuses, default: str) -> dict:
+    """A list page's filters from its query string; unknown values fall back to the defaults.
+
+    ``status`` is one of ``statuses`` or ``default`` ("all" shows every status),
+    ``urgency`` one of URGENCIES or None, ``language`` a two-letter code or None.
+    """
+    status = args.get("status") or default
+    urgency = args.get("urgency") or None
+    language = (args.get("language") or "").strip().lower() or None
+    return {
+        "status": status if status in statuses else default,
+        "urgency": urgency if urgency in URGENCIES else None,
+        "language": language if language and len(language) == 2 and language.isalpha() else None,
+    }
+
+
 def micros(value: datetime) -> int:
     return (value - EPOCH) // timedelta(microseconds=1)
 

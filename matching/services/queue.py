@@ -45,14 +45,7 @@ def waiting_words(since: datetime, now: datetime | None = None) -> str:
 
 def queue_filters(args) -> dict:
     """Queue filters from a query string; unknown values fall back to the defaults."""
-    status = args.get("status") or "open"
-    urgency = args.get("urgency") or None
-    language = (args.get("language") or "").strip().lower() or None
-    return {
-        "status": status if status in REQUEST_STATUSES else "open",
-        "urgency": urgency if urgency in URGENCIES else None,
-        "language": language if language and len(language) == 2 and language.isalpha() else None,
-    }
+    return paging.filters(args, statuses=REQUEST_STATUSES, default="open")
 
 
 def list_queue(

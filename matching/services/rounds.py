@@ -296,14 +296,7 @@ def round_header(round_id: int):
 
 def proposal_filters(args) -> dict:
     """Filters from a query string; unknown values fall back to the defaults (everything)."""
-    status = args.get("status") or "all"
-    urgency = args.get("urgency") or None
-    language = (args.get("language") or "").strip().lower() or None
-    return {
-        "status": status if status in PROPOSAL_STATUSES else "all",
-        "urgency": urgency if urgency in URGENCIES else None,
-        "language": language if language and len(language) == 2 and language.isalpha() else None,
-    }
+    return paging.filters(args, statuses=PROPOSAL_STATUSES, default="all")
 
 
 def list_proposals(
