@@ -175,19 +175,15 @@ class Meeting(Pairing):
 MeetingPage = page_of(Meeting)
 
 
-class Feedback(Answer):
-    id = fields.Integer(required=True)
-    meeting_id = fields.Integer(required=True)
-    rating = fields.Integer(required=True)
-    comment = fields.String(required=True)
-    created_at = _instant(required=True)
-
-
 class GivenFeedback(Answer):
     meeting_id = fields.Integer(required=True)
     rating = fields.Integer(required=True)
     comment = fields.String(required=True)
     created_at = _instant(required=True)
+
+
+class Feedback(GivenFeedback):
+    id = fields.Integer(required=True)
 
 
 class RequestCreated(Answer):
