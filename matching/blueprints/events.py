@@ -44,6 +44,7 @@ from matching.vocabulary import (
     REGISTRATION_WORDS,
 )
 
+from .feed import invite_response
 from .forms import (
     CheckboxesField,
     ConfirmForm,
@@ -205,11 +206,7 @@ def decline(registration_id: int):
 @bp.get("/events/registrations/<int:registration_id>/invite.ics")
 def invite(registration_id: int):
     data, method = events.invite_for(current_user, registration_id)
-    response = make_response(data)
-    response.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={method}"
-    response.headers["Content-Disposition"] = 'attachment; filename="invite.ics"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return invite_response(data, method)
 
 
 @bp.get("/events/offers/<token>")

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from flask import (
     Blueprint,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -37,6 +36,7 @@ from matching.services import accounts, meetings, notices, outbox, validate
 from matching.services.calendar import conversation_place
 from matching.vocabulary import OUTCOME_WORDS, RATING_WORDS
 
+from .feed import invite_response
 from .forms import ConfirmForm, form_body
 
 bp = Blueprint("meetings", __name__)
@@ -134,11 +134,7 @@ def show(meeting_id: int):
 @bp.get("/meetings/<int:meeting_id>/invite.ics")
 def invite(meeting_id: int):
     data, method = meetings.invite_for(current_user, meeting_id)
-    response = make_response(data)
-    response.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={method}"
-    response.headers["Content-Disposition"] = 'attachment; filename="invite.ics"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return invite_response(data, method)
 
 
 def _done(meeting_id: int, message: str):
