@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from flask import current_app
+
 from matching import ical
 from matching.extensions import db
 from matching.models import Event, Meeting, OutboxMessage, Registration, User, now_utc
@@ -42,6 +44,17 @@ REMINDER_LEAD = timedelta(hours=24)
 ICS_KINDS = {"invite": "REQUEST", "update": "REQUEST", "cancel": "CANCEL"}
 
 ItemKind = Literal["meeting", "registration", "event"]
+
+
+def add_item(row: Meeting | Registration | Event, kind: ItemKind) -> None:
+    """Add a new item's row and give it its UID, "<kind>-<id>@SERVICE_HOST", for good.
+
+    The UID names the row's id, so the row is flushed once to learn it.
+    """
+    row.uid = "pending"
+    db.session.add(row)
+    db.session.flush()
+    row.uid = f"{kind}-{row.id}@{current_app.config['SERVICE_HOST']}"
 
 
 @dataclass(frozen=True, slots=True)

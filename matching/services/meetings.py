@@ -88,10 +88,6 @@ def cancel_future_meetings_of(user: User, *, reason: str) -> None:
         cancel_meeting(user, meeting, reason=reason)
 
 
-def meeting_uid(meeting_id: int) -> str:
-    return f"meeting-{meeting_id}@{current_app.config['SERVICE_HOST']}"
-
-
 def way_to_meet(
     asked: Collection[str], offered: Collection[str], *, phone: bool, place: bool
 ) -> str:
@@ -138,12 +134,9 @@ def create_meeting(actor: User, proposal, *, now: datetime | None = None) -> Mee
         start_at=proposal.start_at,
         end_at=proposal.end_at,
         status="scheduled",
-        uid="pending",
         sequence=0,
     )
-    db.session.add(meeting)
-    db.session.flush()
-    meeting.uid = meeting_uid(meeting.id)
+    calendar.add_item(meeting, "meeting")
     arrange_place(meeting)
     bookings.hold_meeting(meeting)
     req = proposal.request
