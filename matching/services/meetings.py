@@ -275,21 +275,9 @@ def cancel_meeting(
     return meeting
 
 
-def cancel_meeting_by_id(
-    actor: User,
-    meeting_id: int,
-    reason: str = "",
-    *,
-    another_listener: bool = False,
-    now: datetime | None = None,
-) -> Meeting:
-    return cancel_meeting(
-        actor,
-        get_meeting(actor, meeting_id),
-        reason=reason,
-        another_listener=another_listener,
-        now=now,
-    )
+def cancel_meeting_by_id(actor: User, meeting_id: int, reason: str = "", **options) -> Meeting:
+    """cancel_meeting for a meeting the actor may see, by id (the same keyword options)."""
+    return cancel_meeting(actor, get_meeting(actor, meeting_id), reason=reason, **options)
 
 
 def _exclude_listener(actor: User, meeting: Meeting, req: SupportRequest) -> None:
