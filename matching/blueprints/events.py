@@ -28,7 +28,6 @@ from matching.models import now_utc
 from matching.schemas import bodies, load
 from matching.schemas.bodies import (
     CAPACITY,
-    COMMENT_MAX,
     DESCRIPTION_MAX,
     LOCATION_MAX,
     REASON_MAX,
@@ -40,7 +39,6 @@ from matching.vocabulary import (
     EVENT_KIND_WORDS,
     EVENT_MODALITY_WORDS,
     OPEN_TO_WORDS,
-    RATING_WORDS,
     REGISTRATION_WORDS,
 )
 
@@ -48,8 +46,10 @@ from .feed import invite_response
 from .forms import (
     CheckboxesField,
     ConfirmForm,
+    FeedbackForm,
     TimezoneField,
     apply_errors,
+    comment_field,
     form_body,
     zone_choices,
 )
@@ -63,16 +63,8 @@ bp.register_blueprint(admin)
 LOCAL = "%Y-%m-%dT%H:%M"
 
 
-class EventFeedbackForm(FlaskForm):
-    rating = SelectField(
-        "How was it?",
-        coerce=int,
-        choices=[SelectChoice(str(n), w) for n, w in RATING_WORDS.items()],
-    )
-    comment = TextAreaField(
-        "Anything you want to say (optional, shared without your name)",
-        validators=[Optional(), Length(max=COMMENT_MAX)],
-    )
+class EventFeedbackForm(FeedbackForm):
+    comment = comment_field("Anything you want to say (optional, shared without your name)")
 
 
 class EventForm(FlaskForm):

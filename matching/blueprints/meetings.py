@@ -30,14 +30,14 @@ from matching.errors import Conflict, Invalid, NotAllowed
 from matching.extensions import db
 from matching.models import now_utc
 from matching.schemas import bodies, load
-from matching.schemas.bodies import COMMENT_MAX, REASON_MAX
+from matching.schemas.bodies import REASON_MAX
 from matching.security import guard_pages
 from matching.services import accounts, meetings, notices, outbox, validate
 from matching.services.calendar import conversation_place
-from matching.vocabulary import OUTCOME_WORDS, RATING_WORDS
+from matching.vocabulary import OUTCOME_WORDS
 
 from .feed import invite_response
-from .forms import ConfirmForm, form_body
+from .forms import ConfirmForm, FeedbackForm, form_body
 
 bp = Blueprint("meetings", __name__)
 guard_pages(bp)
@@ -70,18 +70,6 @@ class CancelForm(FlaskForm):
         validators=[Optional(), Length(max=REASON_MAX)],
     )
     another_listener = BooleanField("I would like a different listener")
-
-
-class FeedbackForm(FlaskForm):
-    rating = SelectField(
-        "How was it?",
-        coerce=int,
-        choices=[SelectChoice(str(n), w) for n, w in RATING_WORDS.items()],
-    )
-    comment = TextAreaField(
-        "Anything you want the coordinators to know (optional)",
-        validators=[Optional(), Length(max=COMMENT_MAX)],
-    )
 
 
 class OutcomeForm(FlaskForm):
