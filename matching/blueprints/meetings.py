@@ -46,12 +46,6 @@ guard_pages(mail, "coordinator")
 bp.register_blueprint(mail)
 
 
-@bp.app_template_global("meeting_place")
-def meeting_place(meeting):
-    """How to meet, as the signed-in person may see it (None if not arranged)."""
-    return conversation_place(meeting, current_user)
-
-
 class RescheduleForm(FlaskForm):
     start = DateTimeLocalField(
         "New start (your time)", format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
@@ -106,6 +100,7 @@ def show(meeting_id: int):
     return render_template(
         "meetings/show.html",
         meeting=meeting,
+        place=conversation_place(meeting, current_user),
         attendee=attendee,
         movable=movable,
         ended=meeting.end_at <= now,
