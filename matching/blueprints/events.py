@@ -28,7 +28,6 @@ from matching.models import now_utc
 from matching.schemas import bodies, load
 from matching.schemas.bodies import (
     CAPACITY,
-    COMMENT_MAX,
     DESCRIPTION_MAX,
     LOCATION_MAX,
     REASON_MAX,
@@ -40,15 +39,17 @@ from matching.vocabulary import (
     EVENT_KIND_WORDS,
     EVENT_MODALITY_WORDS,
     OPEN_TO_WORDS,
-    RATING_WORDS,
     REGISTRATION_WORDS,
 )
 
+from .feed import invite_response
 from .forms import (
     CheckboxesField,
     ConfirmForm,
+    FeedbackForm,
     TimezoneField,
     apply_errors,
+    comment_field,
     form_body,
     zone_choices,
 )
@@ -62,16 +63,8 @@ bp.register_blueprint(admin)
 LOCAL = "%Y-%m-%dT%H:%M"
 
 
-class EventFeedbackForm(FlaskForm):
-    rating = SelectField(
-        "How was it?",
-        coerce=int,
-        choices=[SelectChoice(str(n), w) for n, w in RATING_WORDS.items()],
-    )
-    comment = TextAreaField(
-        "Anything you want to say (optional, shared without your name)",
-        validators=[Optional(), Length(max=COMMENT_MAX)],
-    )
+class EventFeedbackForm(FeedbackForm):
+    comment = comment_field("Anything you want to say (optional, shared without your name)")
 
 
 class EventForm(FlaskForm):
@@ -205,11 +198,7 @@ def decline(registration_id: int):
 @bp.get("/events/registrations/<int:registration_id>/invite.ics")
 def invite(registration_id: int):
     data, method = events.invite_for(current_user, registration_id)
-    response = make_response(data)
-    response.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={method}"
-    response.headers["Content-Disposition"] = 'attachment; filename="invite.ics"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return invite_response(data, method)
 
 
 @bp.get("/events/offers/<token>")

@@ -1,4 +1,4 @@
-"""The private calendar subscription feed: /calendar/<token>.ics."""
+"""Calendar files: the private subscription feed (/calendar/<token>.ics) and invite downloads."""
 
 from __future__ import annotations
 
@@ -27,4 +27,13 @@ def subscription(token: str):
     response.headers["Cache-Control"] = "private, max-age=300"
     # The URL is the secret: keep it out of logs and Referer headers of linked pages.
     response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def invite_response(data: bytes, method: str):
+    """One item's .ics as a download (pages and API alike), never kept by a cache."""
+    response = make_response(data)
+    response.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={method}"
+    response.headers["Content-Disposition"] = 'attachment; filename="invite.ics"'
+    response.headers["Cache-Control"] = "private, no-store"
     return response

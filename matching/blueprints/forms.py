@@ -8,20 +8,37 @@ so a page and the API refuse the same things with the same sentences.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, StringField
+from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from matching.errors import Invalid
+from matching.schemas.bodies import COMMENT_MAX
 from matching.services.validate import zone_names
-from matching.vocabulary import FIELDS, MODALITIES, field_label, modality_label
+from matching.vocabulary import FIELDS, MODALITIES, RATING_WORDS, field_label, modality_label
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class ConfirmForm(FlaskForm):
     """Nothing but the form token: a button that changes something."""
+
+
+def comment_field(label: str) -> TextAreaField:
+    """The optional comment of a rating (bodies.NewFeedback); who reads it varies."""
+    return TextAreaField(label, validators=[Optional(), Length(max=COMMENT_MAX)])
+
+
+class FeedbackForm(FlaskForm):
+    """A rating after a conversation, and an optional comment for the coordinators."""
+
+    rating = SelectField(
+        "How was it?",
+        coerce=int,
+        choices=[SelectChoice(str(n), w) for n, w in RATING_WORDS.items()],
+    )
+    comment = comment_field("Anything you want the coordinators to know (optional)")
 
 
 class CheckboxesField(SelectMultipleField):

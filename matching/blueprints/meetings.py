@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from flask import (
     Blueprint,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -31,25 +30,20 @@ from matching.errors import Conflict, Invalid, NotAllowed
 from matching.extensions import db
 from matching.models import now_utc
 from matching.schemas import bodies, load
-from matching.schemas.bodies import COMMENT_MAX, REASON_MAX
+from matching.schemas.bodies import REASON_MAX
 from matching.security import guard_pages
 from matching.services import accounts, meetings, notices, outbox, validate
 from matching.services.calendar import conversation_place
-from matching.vocabulary import OUTCOME_WORDS, RATING_WORDS
+from matching.vocabulary import OUTCOME_WORDS
 
-from .forms import ConfirmForm, form_body
+from .feed import invite_response
+from .forms import ConfirmForm, FeedbackForm, form_body
 
 bp = Blueprint("meetings", __name__)
 guard_pages(bp)
 mail = Blueprint("outbox", __name__, url_prefix="/coordinator/outbox")
 guard_pages(mail, "coordinator")
 bp.register_blueprint(mail)
-
-
-@bp.app_template_global("meeting_place")
-def meeting_place(meeting):
-    """How to meet, as the signed-in person may see it (None if not arranged)."""
-    return conversation_place(meeting, current_user)
 
 
 class RescheduleForm(FlaskForm):
@@ -70,18 +64,6 @@ class CancelForm(FlaskForm):
         validators=[Optional(), Length(max=REASON_MAX)],
     )
     another_listener = BooleanField("I would like a different listener")
-
-
-class FeedbackForm(FlaskForm):
-    rating = SelectField(
-        "How was it?",
-        coerce=int,
-        choices=[SelectChoice(str(n), w) for n, w in RATING_WORDS.items()],
-    )
-    comment = TextAreaField(
-        "Anything you want the coordinators to know (optional)",
-        validators=[Optional(), Length(max=COMMENT_MAX)],
-    )
 
 
 class OutcomeForm(FlaskForm):
@@ -118,6 +100,7 @@ def show(meeting_id: int):
     return render_template(
         "meetings/show.html",
         meeting=meeting,
+        place=conversation_place(meeting, current_user),
         attendee=attendee,
         movable=movable,
         ended=meeting.end_at <= now,
@@ -134,11 +117,7 @@ def show(meeting_id: int):
 @bp.get("/meetings/<int:meeting_id>/invite.ics")
 def invite(meeting_id: int):
     data, method = meetings.invite_for(current_user, meeting_id)
-    response = make_response(data)
-    response.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={method}"
-    response.headers["Content-Disposition"] = 'attachment; filename="invite.ics"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return invite_response(data, method)
 
 
 def _done(meeting_id: int, message: str):

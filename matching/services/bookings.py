@@ -95,14 +95,7 @@ def blocked_until(end: datetime) -> datetime:
 def hold_meeting(meeting: Meeting) -> list[Booking]:
     """Hold the meeting's time for both attendees (raises slot_taken on overlap)."""
     holds = [
-        Booking(
-            user_id=user_id,
-            meeting_id=meeting.id,
-            start_at=meeting.start_at,
-            end_at=meeting.end_at,
-            blocked_until=blocked_until(meeting.end_at),
-            active=True,
-        )
+        _hold(user_id, meeting.start_at, meeting.end_at, meeting_id=meeting.id)
         for user_id in (meeting.practitioner_id, meeting.listener_id)
     ]
     with attempt():
@@ -112,18 +105,7 @@ def hold_meeting(meeting: Meeting) -> list[Booking]:
 
 def move_meeting(meeting: Meeting) -> None:
     """Move the meeting's active holds to its current start and end (raises slot_taken)."""
-    with attempt():
-        db.session.execute(
-            db.update(Booking)
-            .where(Booking.meeting_id == meeting.id)
-            .where(Booking.active.is_(True))
-            .values(
-                start_at=meeting.start_at,
-                end_at=meeting.end_at,
-                blocked_until=blocked_until(meeting.end_at),
-            )
-            .execution_options(synchronize_session=False)
-        )
+    _move(Booking.meeting_id == meeting.id, meeting.start_at, meeting.end_at)
 
 
 def release_meeting(meeting: Meeting) -> None:
@@ -134,13 +116,8 @@ def release_meeting(meeting: Meeting) -> None:
 def hold_registration(registration: Registration) -> Booking:
     """Hold the registrant's time for the event's session (raises slot_taken on overlap)."""
     event = registration.event
-    hold = Booking(
-        user_id=registration.user_id,
-        registration_id=registration.id,
-        start_at=event.start_at,
-        end_at=event.end_at,
-        blocked_until=blocked_until(event.end_at),
-        active=True,
+    hold = _hold(
+        registration.user_id, event.start_at, event.end_at, registration_id=registration.id
     )
     with attempt():
         db.session.add(hold)
@@ -164,16 +141,7 @@ def hold_facilitation(event: Event) -> None:
             .where(Booking.user_id == event.facilitator_id)
             .where(Booking.active.is_(False))
         )
-        db.session.add(
-            Booking(
-                user_id=event.facilitator_id,
-                event_id=event.id,
-                start_at=event.start_at,
-                end_at=event.end_at,
-                blocked_until=blocked_until(event.end_at),
-                active=True,
-            )
-        )
+        db.session.add(_hold(event.facilitator_id, event.start_at, event.end_at, event_id=event.id))
 
 
 def release_facilitation(event: Event) -> None:
@@ -186,25 +154,42 @@ def move_event(event: Event) -> None:
 
     Raises slot_taken, moving nothing, when one of those people is busy at the new time.
     """
-    seats = db.select(Registration.id).where(Registration.event_id == event.id)
-    with attempt():
-        db.session.execute(
-            db.update(Booking)
-            .where((Booking.event_id == event.id) | Booking.registration_id.in_(seats))
-            .where(Booking.active.is_(True))
-            .values(
-                start_at=event.start_at,
-                end_at=event.end_at,
-                blocked_until=blocked_until(event.end_at),
-            )
-            .execution_options(synchronize_session=False)
-        )
+    _move(_of_event(event), event.start_at, event.end_at)
 
 
 def release_event(event: Event) -> None:
     """Free every hold of a cancelled event: its seats and its facilitation."""
+    _release(_of_event(event))
+
+
+def _of_event(event: Event):
+    """The holds of an event: its seats and its facilitation."""
     seats = db.select(Registration.id).where(Registration.event_id == event.id)
-    _release((Booking.event_id == event.id) | Booking.registration_id.in_(seats))
+    return (Booking.event_id == event.id) | Booking.registration_id.in_(seats)
+
+
+def _hold(user_id: int, start: datetime, end: datetime, **item: int) -> Booking:
+    """A new active hold of a person's time for one item (meeting_id=, registration_id=, ...)."""
+    return Booking(
+        user_id=user_id,
+        start_at=start,
+        end_at=end,
+        blocked_until=blocked_until(end),
+        active=True,
+        **item,
+    )
+
+
+def _move(which, start: datetime, end: datetime) -> None:
+    """Move the active holds ``which`` selects to new times (raises slot_taken on overlap)."""
+    with attempt():
+        db.session.execute(
+            db.update(Booking)
+            .where(which)
+            .where(Booking.active.is_(True))
+            .values(start_at=start, end_at=end, blocked_until=blocked_until(end))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _release(which) -> None:

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from flask import current_app
+
 from matching import ical
 from matching.extensions import db
 from matching.models import Event, Meeting, OutboxMessage, Registration, User, now_utc
@@ -42,6 +44,17 @@ REMINDER_LEAD = timedelta(hours=24)
 ICS_KINDS = {"invite": "REQUEST", "update": "REQUEST", "cancel": "CANCEL"}
 
 ItemKind = Literal["meeting", "registration", "event"]
+
+
+def add_item(row: Meeting | Registration | Event, kind: ItemKind) -> None:
+    """Add a new item's row and give it its UID, "<kind>-<id>@SERVICE_HOST", for good.
+
+    The UID names the row's id, so the row is flushed once to learn it.
+    """
+    row.uid = "pending"
+    db.session.add(row)
+    db.session.flush()
+    row.uid = f"{kind}-{row.id}@{current_app.config['SERVICE_HOST']}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,22 +194,9 @@ def registration_entry(registration: Registration) -> Entry:
     CONFIRMED while the seat is confirmed and the event goes ahead, CANCELLED after
     (withdrawn, or the event cancelled). The registrant is the only ATTENDEE.
     """
-    event, person = registration.event, registration.user
+    event = registration.event
     confirmed = registration.status == "confirmed" and event.status == "published"
-    return Entry(
-        uid=registration.uid,
-        sequence=registration.sequence,
-        start=event.start_at,
-        end=event.end_at,
-        status="CONFIRMED" if confirmed else "CANCELLED",
-        recipient=person,
-        attendees=(ical.Attendee(email=person.email, name=person.display_name),),
-        summary=notices.summary("event"),
-        url=notices.event_url(event),
-        source=Source("registration", registration.id),
-        place=event_place(event),
-        title=event.title,
-    )
+    return _event_entry(event, registration.user, registration, "registration", confirmed)
 
 
 def facilitator_entry(event: Event, person: User | None = None) -> Entry:
@@ -206,17 +206,24 @@ def facilitator_entry(event: Event, person: User | None = None) -> Entry:
     """
     person = person or event.facilitator
     current = person.id == event.facilitator_id and event.status == "published"
+    return _event_entry(event, person, event, "event", current)
+
+
+def _event_entry(
+    event: Event, person: User, item: Registration | Event, kind: ItemKind, confirmed: bool
+) -> Entry:
+    """An entry of the event for one person, its only ATTENDEE, under the item's UID."""
     return Entry(
-        uid=event.uid,
-        sequence=event.sequence,
+        uid=item.uid,
+        sequence=item.sequence,
         start=event.start_at,
         end=event.end_at,
-        status="CONFIRMED" if current else "CANCELLED",
+        status="CONFIRMED" if confirmed else "CANCELLED",
         recipient=person,
         attendees=(ical.Attendee(email=person.email, name=person.display_name),),
         summary=notices.summary("event"),
         url=notices.event_url(event),
-        source=Source("event", event.id),
+        source=Source(kind, item.id),
         place=event_place(event),
         title=event.title,
     )

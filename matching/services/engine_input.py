@@ -106,6 +106,15 @@ class _Context:
             for uid in (listener_id, practitioner_id):
                 self.booked[uid].append(engine.Interval(start, end))
 
+    def _times(self, user_id: int) -> dict:
+        """A person's weekly windows and, in order, time off, booked and held times."""
+        return {
+            "windows": tuple(self.windows[user_id]),
+            "time_off": _in_order(self.time_off[user_id]),
+            "booked": _in_order(self.booked[user_id]),
+            "held": _in_order(self.held[user_id]),
+        }
+
     def listener(self, user: User) -> engine.Listener:
         lp: ListenerProfile = user.listener_profile
         return engine.Listener(
@@ -119,10 +128,7 @@ class _Context:
             gender=lp.gender,
             max_per_week=lp.max_sessions_per_week,
             max_per_day=lp.max_sessions_per_day,
-            windows=tuple(self.windows[user.id]),
-            time_off=tuple(sorted(self.time_off[user.id], key=lambda i: i.start)),
-            booked=tuple(sorted(self.booked[user.id], key=lambda i: i.start)),
-            held=tuple(sorted(self.held[user.id], key=lambda i: i.start)),
+            **self._times(user.id),
             do_not_match=frozenset(lp.do_not_match),
             active=user.active,
             verified=lp.verified,
@@ -151,10 +157,7 @@ class _Context:
             do_not_match=frozenset(pp.do_not_match),
             excluded_listeners=excluded,
             past_ratings=tuple(sorted(ratings.items())),
-            windows=tuple(self.windows[user.id]),
-            time_off=tuple(sorted(self.time_off[user.id], key=lambda i: i.start)),
-            booked=tuple(sorted(self.booked[user.id], key=lambda i: i.start)),
-            held=tuple(sorted(self.held[user.id], key=lambda i: i.start)),
+            **self._times(user.id),
         )
 
 
@@ -275,3 +278,7 @@ def pair_inputs(
     excluded = _exclusions([req]).get(req.id, frozenset())
     ratings = _ratings([req.practitioner_id]).get(req.practitioner_id, {})
     return ctx.request(req, excluded, ratings), ctx.listener(listener)
+
+
+def _in_order(intervals) -> tuple:
+    return tuple(sorted(intervals, key=lambda i: i.start))

@@ -50,14 +50,6 @@ CALENDAR_FIELDS = ("start", "end", "modality", "location")
 # --- reading ------------------------------------------------------------------------
 
 
-def event_uid(event_id: int) -> str:
-    return f"event-{event_id}@{current_app.config['SERVICE_HOST']}"
-
-
-def registration_uid(registration_id: int) -> str:
-    return f"registration-{registration_id}@{current_app.config['SERVICE_HOST']}"
-
-
 def registration_open(event: Event, now: datetime) -> bool:
     return event.status == "published" and now < event.registration_closes and now < event.start_at
 
@@ -395,12 +387,9 @@ def register(actor: User, event_id: int, *, now: datetime | None = None) -> Regi
         user_id=actor.id,
         number=event.joined,
         status="waitlisted",
-        uid="pending",
         sequence=0,
     )
-    db.session.add(registration)
-    db.session.flush()
-    registration.uid = registration_uid(registration.id)
+    calendar.add_item(registration, "registration")
     if seat and event.requires_approval:
         registration.status = "pending_approval"
         calendar.send([calendar.registration_entry(registration)], "pending", now=now)
@@ -594,7 +583,6 @@ def create_event(actor: User, values: dict, *, now: datetime | None = None) -> E
     _check_location(values["modality"], values["location"])
     facilitator = _facilitator(values.get("facilitator_id"))
     event = Event(
-        uid="pending",
         kind=values["kind"],
         title=values["title"],
         description=values["description"],
@@ -614,9 +602,7 @@ def create_event(actor: User, values: dict, *, now: datetime | None = None) -> E
         sequence=0,
         created_by_id=actor.id,
     )
-    db.session.add(event)
-    db.session.flush()
-    event.uid = event_uid(event.id)
+    calendar.add_item(event, "event")
     if facilitator is not None:
         bookings.lock_people([facilitator.id])
         bookings.hold_facilitation(event)

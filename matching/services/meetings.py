@@ -88,10 +88,6 @@ def cancel_future_meetings_of(user: User, *, reason: str) -> None:
         cancel_meeting(user, meeting, reason=reason)
 
 
-def meeting_uid(meeting_id: int) -> str:
-    return f"meeting-{meeting_id}@{current_app.config['SERVICE_HOST']}"
-
-
 def way_to_meet(
     asked: Collection[str], offered: Collection[str], *, phone: bool, place: bool
 ) -> str:
@@ -138,12 +134,9 @@ def create_meeting(actor: User, proposal, *, now: datetime | None = None) -> Mee
         start_at=proposal.start_at,
         end_at=proposal.end_at,
         status="scheduled",
-        uid="pending",
         sequence=0,
     )
-    db.session.add(meeting)
-    db.session.flush()
-    meeting.uid = meeting_uid(meeting.id)
+    calendar.add_item(meeting, "meeting")
     arrange_place(meeting)
     bookings.hold_meeting(meeting)
     req = proposal.request
@@ -282,21 +275,9 @@ def cancel_meeting(
     return meeting
 
 
-def cancel_meeting_by_id(
-    actor: User,
-    meeting_id: int,
-    reason: str = "",
-    *,
-    another_listener: bool = False,
-    now: datetime | None = None,
-) -> Meeting:
-    return cancel_meeting(
-        actor,
-        get_meeting(actor, meeting_id),
-        reason=reason,
-        another_listener=another_listener,
-        now=now,
-    )
+def cancel_meeting_by_id(actor: User, meeting_id: int, reason: str = "", **options) -> Meeting:
+    """cancel_meeting for a meeting the actor may see, by id (the same keyword options)."""
+    return cancel_meeting(actor, get_meeting(actor, meeting_id), reason=reason, **options)
 
 
 def _exclude_listener(actor: User, meeting: Meeting, req: SupportRequest) -> None:

@@ -137,21 +137,29 @@ def _send(user: User, kind: str, template: str, subject: str, **context) -> None
     )
 
 
+def _send_link(
+    user: User, purpose: str, template: str, subject: str, path: str, now: datetime, **context
+) -> bool:
+    """Queue a mail with a fresh single-use link (path + token); False when one just went."""
+    kind = KINDS[purpose]
+    if _recently_sent(user, kind, now):
+        return False
+    raw = issue(user, purpose, now=now)
+    _send(user, kind, template, subject, url=link(path + raw), **context)
+    return True
+
+
 def send_verification(user: User, *, now: datetime | None = None) -> bool:
     """Queue the verification mail with a fresh link; False when one just went."""
-    now = now or now_utc()
-    if _recently_sent(user, KINDS[VERIFY], now):
-        return False
-    raw = issue(user, VERIFY, now=now)
-    _send(
+    return _send_link(
         user,
-        KINDS[VERIFY],
+        VERIFY,
         "account_verify",
         f"Confirm your e-mail address for {current_app.config['SERVICE_NAME']}",
-        url=link(f"/verify/{raw}"),
+        "/verify/",
+        now or now_utc(),
         hours=current_app.config["VERIFY_LINK_HOURS"],
     )
-    return True
 
 
 def send_account_exists(user: User, *, now: datetime | None = None) -> bool:
@@ -172,16 +180,12 @@ def send_account_exists(user: User, *, now: datetime | None = None) -> bool:
 
 def send_reset(user: User, *, now: datetime | None = None) -> bool:
     """Queue a password-reset mail with a fresh link; False when one just went."""
-    now = now or now_utc()
-    if _recently_sent(user, KINDS[RESET], now):
-        return False
-    raw = issue(user, RESET, now=now)
-    _send(
+    return _send_link(
         user,
-        KINDS[RESET],
+        RESET,
         "password_reset",
         f"Choose a new password for {current_app.config['SERVICE_NAME']}",
-        url=link(f"/reset/{raw}"),
+        "/reset/",
+        now or now_utc(),
         minutes=current_app.config["RESET_LINK_MINUTES"],
     )
-    return True

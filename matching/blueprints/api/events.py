@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import make_response
-
+from matching.blueprints.feed import invite_response
 from matching.extensions import db
 from matching.schemas import answers, bodies
 from matching.security import api_user
@@ -170,11 +169,7 @@ def reject(_, registration_id: int):
 def invite(registration_id: int):
     """The calendar invite of my seat."""
     data, method = events.invite_for(api_user(), registration_id)
-    response = make_response(data)
-    response.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={method}"
-    response.headers["Content-Disposition"] = 'attachment; filename="invite.ics"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return invite_response(data, method)
 
 
 @registrants.post("/events/<int:event_id>/feedback")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import make_response
-
+from matching.blueprints.feed import invite_response
 from matching.extensions import db
 from matching.schemas import answers, bodies
 from matching.security import api_user
@@ -35,11 +34,7 @@ def index(query):
 def invite(meeting_id: int):
     """The current calendar invite for me."""
     data, method = meetings.invite_for(api_user(), meeting_id)
-    response = make_response(data)
-    response.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={method}"
-    response.headers["Content-Disposition"] = 'attachment; filename="invite.ics"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return invite_response(data, method)
 
 
 @attendees.post("/meetings/<int:meeting_id>/reschedule")
