@@ -25,11 +25,6 @@ PAIRABLE = ("open", "proposed")
 NOTE_NEEDED = "Write a note saying why the rule is set aside."
 
 
-def overridable_codes() -> tuple[str, ...]:
-    """The codes of the rules a coordinator may override, in registry order."""
-    return tuple(rule.code for rule in engine.RULES if rule.overridable)
-
-
 def rule_dicts(rules: Iterable[engine.Rule], params: engine.Params) -> list[dict]:
     """Rules as a person and a program read them: code, sentence, override flag."""
     return [
@@ -96,11 +91,12 @@ def free_times(
 class Candidates:
     """Listeners for a request: those who pass every rule that needs no start, and the rest.
 
-    ``fit`` holds (id, name, timezone) rows; ``misfit`` (id, name, sentences).
+    ``fit`` holds (id, name, timezone) rows; ``misfit`` (id, name, sentences, whether
+    every one of those rules may be overridden).
     """
 
     fit: list[tuple[int, str, str]]
-    misfit: list[tuple[int, str, list[str]]]
+    misfit: list[tuple[int, str, list[str], bool]]
 
 
 def candidates(request_id: int, *, search: str = "", now: datetime | None = None) -> Candidates:
@@ -121,7 +117,11 @@ def candidates(request_id: int, *, search: str = "", now: datetime | None = None
         if needle and needle not in user.display_name.casefold():
             continue
         if i in misfits:
-            misfit.append((user.id, user.display_name, [r.text(params) for r in misfits[i]]))
+            rules = misfits[i]
+            sentences = [r.text(params) for r in rules]
+            misfit.append(
+                (user.id, user.display_name, sentences, all(r.overridable for r in rules))
+            )
         else:
             fit.append((user.id, user.display_name, user.timezone))
     return Candidates(fit, misfit)

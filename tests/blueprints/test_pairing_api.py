@@ -380,6 +380,7 @@ def test_candidates_say_why_others_do_not_fit(app, pair, request_id, make_user):
         found = pairing.candidates(request_id)
         assert [row[0] for row in found.fit] == [pair.listener]
         why = {row[0]: row[2] for row in found.misfit}
+        assert {row[0]: row[3] for row in found.misfit} == {polish: True, waiting: False}
         assert why == {
             polish: ["no shared language"],
             waiting: [
