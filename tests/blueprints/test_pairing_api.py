@@ -201,8 +201,27 @@ NEVER = {
 }
 
 
-def test_every_never_overridable_rule_has_a_case_here():
-    assert set(NEVER) == {rule.code for rule in RULES if not rule.overridable}
+NEVER_OVERRIDABLE = [rule for rule in RULES if not rule.overridable]
+
+
+def test_the_cases_here_are_never_overridable_rules_of_the_registry():
+    assert set(NEVER) <= {rule.code for rule in NEVER_OVERRIDABLE}
+
+
+@pytest.mark.parametrize("rule", NEVER_OVERRIDABLE, ids=lambda rule: rule.code)
+def test_no_rule_of_the_registry_marked_never_is_set_aside(
+    monkeypatch, coord, pair, request_id, rule
+):
+    """Whatever the rule (one added later too): broken and listed, it still refuses."""
+    from matching.services import pairing
+
+    monkeypatch.setattr(pairing.engine, "broken_rules", lambda *args, **kwargs: (rule,))
+    r = coord.post(
+        "/api/v1/pairings", json=body(pair, request_id, override=[rule.code], note="Please.")
+    )
+    assert r.status_code == 409, r.json
+    rules = r.json["error"]["fields"]["rules"]
+    assert [(x["code"], x["overridable"]) for x in rules] == [(rule.code, False)]
 
 
 @pytest.mark.parametrize("code", sorted(NEVER))

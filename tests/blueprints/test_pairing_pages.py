@@ -64,9 +64,9 @@ def test_the_page_lists_who_fits_and_says_why_others_do_not(client, setup):
     # The others only in the details, each with its reasons.
     assert "Why 2 other listeners do not fit" in page
     assert "Pola Polska: no shared language" in page
-    assert "Choose Pola Polska anyway" in page  # only an overridable rule stands in the way
+    assert "Choose anyway: Pola Polska" in page  # only an overridable rule stands in the way
     assert "Walt Waiting: the listener is not verified or not active" in page
-    assert "Choose Walt Waiting anyway" not in page
+    assert "Choose anyway: Walt Waiting" not in page
     searched = client.get(url(setup, q="pol")).text
     assert "0 listeners fit" in searched
     assert "Pola Polska" in searched and "Lena Listener" not in searched
