@@ -146,6 +146,8 @@ def pair(
     the time); the request's pending proposals are withdrawn; all is audited.
     """
     now = now or now_utc()
+    if not isinstance(start, datetime) or start.tzinfo is None:
+        raise Invalid("Give a time with a UTC offset.", fields={"start": "needs an offset"})
     req, listener = get_request(request_id), get_listener(listener_id)
     bookings.lock_people([req.practitioner_id, listener.id])
     # Another booking may have committed while we waited for the lock.

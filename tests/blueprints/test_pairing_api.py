@@ -409,3 +409,40 @@ def test_candidates_say_why_others_do_not_fit(app, pair, request_id, make_user):
         }
         assert [row[0] for row in pairing.candidates(request_id, search="pol").misfit] == [polish]
         assert pairing.candidates(request_id, search="pol").fit == []
+
+
+def test_an_overlap_the_database_refuses_is_slot_taken_and_writes_nothing(
+    monkeypatch, app, coord, pair, request_id
+):
+    """Were the re-check ever blind, the database's own refusal still answers 409."""
+    from matching.services import pairing
+
+    _other_listener_meeting(app, pair, request_id)
+    with app.app_context():
+        before = {
+            "meetings": db.session.scalar(db.select(db.func.count()).select_from(Meeting)),
+            "mail": db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage)),
+        }
+    monkeypatch.setattr(pairing.engine, "broken_rules", lambda *args, **kwargs: ())
+    r = coord.post("/api/v1/pairings", json=body(pair, request_id))
+    assert r.status_code == 409, r.json
+    assert r.json["error"]["code"] == "slot_taken"
+    with app.app_context():
+        after = {
+            "meetings": db.session.scalar(db.select(db.func.count()).select_from(Meeting)),
+            "mail": db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage)),
+        }
+        assert after == before
+        assert db.session.get(SupportRequest, request_id).status == "open"
+        assert bookings.overlapping_holds() == []
+    assert _audit(app, "request.paired") == []
+
+
+def test_the_service_refuses_a_time_without_an_offset(app, pair, request_id):
+    from matching.errors import Invalid
+    from matching.services import pairing
+
+    with app.app_context():
+        coordinator = db.session.get(User, pair.coordinator)
+        with pytest.raises(Invalid):
+            pairing.pair(coordinator, request_id, pair.listener, START.replace(tzinfo=None))
