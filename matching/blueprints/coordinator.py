@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import (
     Blueprint,
     Response,
@@ -14,8 +16,10 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField
-from wtforms.validators import DataRequired
+from wtforms import DateField, HiddenField, IntegerField, TextAreaField, TimeField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from matching import charts
 from matching.errors import Conflict, Invalid, Malformed
@@ -25,6 +29,7 @@ from matching.schemas import bodies, load
 from matching.security import guard_pages, is_safe_next
 from matching.services import care as care_service
 from matching.services import listeners as listeners_service
+from matching.services import pairing as pairing_service
 from matching.services import queue as queue_service
 from matching.services import reports as reports_service
 from matching.services import requests as requests_service
@@ -32,7 +37,7 @@ from matching.services import rounds as rounds_service
 from matching.services import validate
 from matching.vocabulary import URGENCIES
 
-from .forms import ConfirmForm
+from .forms import CheckboxesField, ConfirmForm, apply_errors, form_body, time_choices
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 guard_pages(bp, "coordinator")
@@ -53,10 +58,40 @@ PER_PAGE = 50
 REVIEW_PER_PAGE = 25
 ROSTER_PER_PAGE = 25
 WAITING_PER_PAGE = 20
+# Pairing by hand: listeners who fit, per page; those who do not, shown at most; times.
+FIT_PER_PAGE = 20
+MISFITS_SHOWN = 50
+FREE_TIMES_SHOWN = 8
 
 
 class VerifyForm(FlaskForm):
     training_valid_until = DateField("Training valid until", validators=[DataRequired()])
+
+
+class PairForm(FlaskForm):
+    """Pair by hand: the listener and the start chosen on the page, rules set aside, a note."""
+
+    listener_id = IntegerField(widget=HiddenInput(), validators=[DataRequired()])
+    start = HiddenField(validators=[DataRequired()])
+    override = CheckboxesField(
+        "Set these rules aside",
+        choices=[SelectChoice(code, code) for code in bodies.RULE_CODES],
+        validators=[Optional()],
+    )
+    note = TextAreaField(
+        "Why (needed to set a rule aside; coordinators only)",
+        validators=[Optional(), Length(max=bodies.NOTE_MAX)],
+    )
+
+
+class TypedTimeForm(FlaskForm):
+    """A time to check, typed in the coordinator's zone (a search: no token)."""
+
+    class Meta:
+        csrf = False
+
+    date = DateField("Date", validators=[DataRequired()])
+    time = TimeField("Time", validators=[DataRequired()])
 
 
 def _page_number(name: str = "page") -> int:
@@ -95,6 +130,7 @@ def queue():
     return render_template(
         "coordinator/queue.html",
         page=page,
+        pairable=pairing_service.PAIRABLE,
         filters=filters,
         now=now_utc(),
         waiting_words=queue_service.waiting_words,
@@ -108,12 +144,115 @@ def request_detail(request_id: int):
     html = render_template(
         "coordinator/request.html",
         story=story,
+        pairable=pairing_service.PAIRABLE,
         now=now_utc(),
         waiting_words=queue_service.waiting_words,
     )
     # The audit event of reading the note; after rendering, which reads loaded rows.
     db.session.commit()
     return html
+
+
+def _typed_start(form: TypedTimeForm) -> tuple[datetime | None, str | None]:
+    """The instant of a typed date and time in the coordinator's zone, and a note if twice."""
+    if not (request.args.get("date") or request.args.get("time")):
+        return None, None
+    if not form.validate():
+        return None, None
+    local = datetime.combine(form.date.data, form.time.data)
+    try:
+        return validate.local_instant(local, current_user.timezone, "time")
+    except Invalid as err:
+        apply_errors(form, err)
+        return None, None
+
+
+def _pair_page(request_id: int, form: PairForm, *, listener_id: int | None, start=None):
+    """The pairing page: listeners who fit, their free times, what a chosen time breaks."""
+    req = pairing_service.get_request(request_id)
+    search = request.args.get("q", "")[:80]
+    found = pairing_service.candidates(request_id, search=search)
+    page_number = _page_number()
+    first = (page_number - 1) * FIT_PER_PAGE
+    typed = TypedTimeForm(request.args)
+    twice = None
+    chosen = free = broken = None
+    if listener_id is not None:
+        chosen = pairing_service.get_listener(listener_id)
+        free = time_choices(
+            pairing_service.free_times(request_id, listener_id, limit=FREE_TIMES_SHOWN),
+            current_user.timezone,
+        )
+        if start is None:
+            start, twice = _typed_start(typed)
+        if start is not None:
+            broken = pairing_service.broken(request_id, listener_id, start)
+    return render_template(
+        "coordinator/pair.html",
+        req=req,
+        person=req.practitioner,
+        can_pair=req.status in pairing_service.PAIRABLE,
+        search=search,
+        fit=found.fit[first : first + FIT_PER_PAGE],
+        fit_total=len(found.fit),
+        page_number=page_number,
+        more=first + FIT_PER_PAGE < len(found.fit),
+        misfit=found.misfit[:MISFITS_SHOWN],
+        misfit_total=len(found.misfit),
+        chosen=chosen,
+        free=free,
+        typed=typed,
+        twice=twice,
+        start=start,
+        broken=broken,
+        form=form,
+        note_max=bodies.NOTE_MAX,
+    )
+
+
+def _listener_arg() -> int | None:
+    try:
+        return validate.digits(request.args.get("listener"), "listener", max_len=10)
+    except Malformed:
+        return None
+
+
+@bp.get("/requests/<int:request_id>/pair")
+def pair(request_id: int):
+    return _pair_page(request_id, PairForm(formdata=None), listener_id=_listener_arg())
+
+
+@bp.post("/requests/<int:request_id>/pair")
+def pair_submit(request_id: int):
+    form = PairForm()
+    start = None
+    if form.validate_on_submit():
+        try:
+            values = load(bodies.NewPairing, form_body(form) | {"request_id": request_id})
+            start = values["start"]
+            meeting = pairing_service.pair(
+                current_user,
+                request_id,
+                values["listener_id"],
+                start,
+                override=values["override"],
+                note=values["note"],
+            )
+        except (Invalid, Conflict) as err:
+            db.session.rollback()
+            apply_errors(form, err)
+        else:
+            db.session.commit()
+            flash(
+                "Paired. The conversation is booked and both people will hear from us.", "success"
+            )
+            target = url_for("coordinator.request_detail", request_id=request_id)
+            return redirect(f"{target}#meeting-{meeting.id}")
+    # Fields the page draws itself (hidden, or boxes only for the broken rules).
+    for drawn in (form.listener_id, form.start, form.override):
+        form.form_errors.extend(drawn.errors)
+    listener_id = form.listener_id.data if isinstance(form.listener_id.data, int) else None
+    return _pair_page(request_id, form, listener_id=listener_id, start=start)
 
 
 @bp.get("/listeners")
@@ -203,6 +342,7 @@ def round_detail(round_id: int):
     html = render_template(
         "coordinator/round.html",
         round=matching_round,
+        pairable=pairing_service.PAIRABLE,
         page=page,
         filters=filters,
         counts=counts,

@@ -7,6 +7,8 @@ so a page and the API refuse the same things with the same sentences.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -70,6 +72,12 @@ class TimezoneField(SelectField):
     def pre_validate(self, form):
         self.choices = zone_choices()
         super().pre_validate(form)
+
+
+def time_choices(starts, timezone: str) -> list[tuple[str, str]]:
+    """Free times as (instant, words in the viewer's zone) for the one-click buttons."""
+    zone = ZoneInfo(timezone)
+    return [(s.isoformat(), s.astimezone(zone).strftime("%a %d %b, %H:%M")) for s in starts]
 
 
 def split_list(raw: str | None) -> list[str]:

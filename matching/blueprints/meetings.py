@@ -10,8 +10,6 @@ coordinators only.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import (
     Blueprint,
     flash,
@@ -37,7 +35,7 @@ from matching.services.calendar import conversation_place
 from matching.vocabulary import OUTCOME_WORDS
 
 from .feed import invite_response
-from .forms import ConfirmForm, FeedbackForm, form_body
+from .forms import ConfirmForm, FeedbackForm, form_body, time_choices
 
 bp = Blueprint("meetings", __name__)
 guard_pages(bp)
@@ -84,12 +82,6 @@ def index():
     )
 
 
-def _choices(starts) -> list[tuple[str, str]]:
-    """Free times as (instant, words in the viewer's zone) for the one-click buttons."""
-    zone = ZoneInfo(current_user.timezone)
-    return [(s.isoformat(), s.astimezone(zone).strftime("%a %d %b, %H:%M")) for s in starts]
-
-
 @bp.get("/meetings/<int:meeting_id>")
 def show(meeting_id: int):
     meeting = meetings.get_meeting(current_user, meeting_id)
@@ -105,7 +97,9 @@ def show(meeting_id: int):
         movable=movable,
         ended=meeting.end_at <= now,
         feedback_given=any(f["meeting_id"] == meeting.id for f in given),
-        free_times=_choices(meetings.free_times(current_user, meeting.id, now=now))
+        free_times=time_choices(
+            meetings.free_times(current_user, meeting.id, now=now), current_user.timezone
+        )
         if movable
         else [],
         reschedule_form=RescheduleForm(),

@@ -16,10 +16,12 @@ from matching.engine.model import (
     Window,
 )
 from matching.engine.reasons import language_name
-from matching.engine.rule_kinds import Rule
+from matching.engine.rule_kinds import Funnel, Rule
 from matching.engine.rules import (
     RULES,
     RULES_BY_CODE,
+    active_rules,
+    broken_rules,
     check_slot,
     explain,
     messages,
@@ -33,6 +35,7 @@ from matching.engine.starts import free_times
 __all__ = [
     "RULES",
     "RULES_BY_CODE",
+    "Funnel",
     "Interval",
     "Listener",
     "Params",
@@ -44,7 +47,9 @@ __all__ = [
     "Unmatched",
     "Weights",
     "Window",
+    "active_rules",
     "availability",
+    "broken_rules",
     "check_slot",
     "explain",
     "free_times",

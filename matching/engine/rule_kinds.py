@@ -414,6 +414,17 @@ class Funnel:
             found.append((rule, left))
         return found
 
+    def misfits(self, request: Request) -> dict[int, list[Rule]]:
+        """Return, for each listener who fails some rule that needs no start, those rules.
+
+        Keys are positions in the listeners' list; rules come in registry order.
+        """
+        found: dict[int, list[Rule]] = defaultdict(list)
+        for rule, sieve in self.sieves:
+            for i in sorted(self.everyone - sieve.passing(request, self.everyone)):
+                found[i].append(rule)
+        return dict(found)
+
     def fit(self, request: Request, among: set[int] | None = None) -> set[int]:
         """Return the listeners who pass every rule that needs no start.
 

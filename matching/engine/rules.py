@@ -378,8 +378,25 @@ def check_slot(
     re-checking a pending proposal must leave that proposal out of both people's
     ``booked``.
     """
+    broken = broken_rules(request, listener, start, params, enforce_horizon=enforce_horizon)
+    return tuple(rule.code for rule in broken)
+
+
+def broken_rules(
+    request: Request,
+    listener: Listener,
+    start: datetime,
+    params: Params,
+    *,
+    enforce_horizon: bool = True,
+) -> tuple[Rule, ...]:
+    """Return every hard rule this pair breaks by meeting at ``start``, in registry order.
+
+    Not only the first: a coordinator pairing people by hand sees each rule a time
+    breaks, with its message and whether it may be overridden.
+    """
     return tuple(
-        rule.code
+        rule
         for rule in active_rules(enforce_horizon=enforce_horizon)
         if rule.breaks(request, listener, start, params)
     )

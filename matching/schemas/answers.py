@@ -61,6 +61,26 @@ def page_of(item: type[Answer]) -> type[Answer]:
     )
 
 
+# A field's problem is a sentence; under "rules" (409 rule_broken), the broken rules.
+_PROBLEM = {
+    "oneOf": [
+        {"type": "string"},
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "overridable": {"type": "boolean"},
+                },
+                "required": ["code", "message", "overridable"],
+            },
+        },
+    ]
+}
+
+
 class ErrorDetail(Answer):
     code = fields.String(required=True, metadata={"description": "snake_case, for programs"})
     message = fields.String(required=True, metadata={"description": "a sentence for a person"})
@@ -68,9 +88,12 @@ class ErrorDetail(Answer):
         attribute="fields",
         data_key="fields",
         keys=fields.String(),
-        values=fields.String(),
+        values=fields.Raw(metadata=_PROBLEM),
         required=True,
-        metadata={"description": "field name -> what is wrong with it"},
+        metadata={
+            "description": "field name -> what is wrong with it; for 409 rule_broken, "
+            "`rules` -> [{code, message, overridable}]"
+        },
     )
 
 

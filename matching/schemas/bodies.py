@@ -9,6 +9,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validates_schema
 from marshmallow.validate import Length
 
+from matching.engine import RULES_BY_CODE
 from matching.models import PROPOSAL_STATUSES, REQUEST_STATUSES
 from matching.schemas import Schema
 from matching.schemas.fields import (
@@ -67,6 +68,7 @@ DESCRIPTION_MAX = 4000
 LOCATION_MAX = 300
 CAPACITY = (1, 500)
 LARGEST_ID = 2**31 - 1
+RULE_CODES = tuple(RULES_BY_CODE)
 
 
 # --- accounts ---------------------------------------------------------------------
@@ -281,6 +283,25 @@ class ReportRange(Schema):
 
 class Rejection(Schema):
     never_again = Flag(load_default=False, metadata={"description": "never propose this pair"})
+
+
+class NewPairing(Schema):
+    """A request paired with a listener by hand; `override` names rules set aside."""
+
+    request_id = Whole(low=1, high=LARGEST_ID, required=True)
+    listener_id = Whole(low=1, high=LARGEST_ID, required=True)
+    start = Instant(required=True, metadata={"description": "the session lasts the usual length"})
+    override = Choices(
+        RULE_CODES,
+        max_items=len(RULE_CODES),
+        load_default=list,
+        metadata={"description": "codes of overridable rules to set aside (needs a note)"},
+    )
+    note = Text(
+        max_len=NOTE_MAX,
+        load_default="",
+        metadata={"description": "why; required when a rule is overridden"},
+    )
 
 
 # --- meetings ---------------------------------------------------------------------

@@ -57,6 +57,7 @@ class _Context:
         *,
         skip_proposal: int | None = None,
         skip_meeting: int | None = None,
+        skip_request: int | None = None,
     ):
         ids = sorted(set(user_ids))
         self.windows: dict[int, list[engine.Window]] = defaultdict(list)
@@ -102,6 +103,8 @@ class _Context:
         )
         if skip_proposal is not None:
             pending = pending.where(Proposal.id != skip_proposal)
+        if skip_request is not None:
+            pending = pending.where(Proposal.request_id != skip_request)
         for listener_id, practitioner_id, start, end in db.session.execute(pending):
             for uid in (listener_id, practitioner_id):
                 self.booked[uid].append(engine.Interval(start, end))
@@ -267,13 +270,19 @@ def pair_inputs(
     *,
     skip_proposal: int | None = None,
     skip_meeting: int | None = None,
+    skip_request: int | None = None,
 ) -> tuple[engine.Request, engine.Listener]:
-    """One request and one listener as engine inputs, for re-checking a concrete time."""
+    """One request and one listener as engine inputs, for re-checking a concrete time.
+
+    ``skip_request`` leaves out the pending proposals of that request (a coordinator
+    pairing it by hand replaces them).
+    """
     ctx = _Context(
         [req.practitioner_id, listener.id],
         now,
         skip_proposal=skip_proposal,
         skip_meeting=skip_meeting,
+        skip_request=skip_request,
     )
     excluded = _exclusions([req]).get(req.id, frozenset())
     ratings = _ratings([req.practitioner_id]).get(req.practitioner_id, {})
@@ -282,3 +291,31 @@ def pair_inputs(
 
 def _in_order(intervals) -> tuple:
     return tuple(sorted(intervals, key=lambda i: i.start))
+
+
+def request_and_listeners(
+    req: SupportRequest, now: datetime
+) -> tuple[engine.Request, list[tuple[User, engine.Listener]]]:
+    """One request and every active listener as engine inputs, in a fixed number of queries.
+
+    The request's own pending proposals are left out (it is being paired by hand).
+    Each listener comes with its row, for names; ordered by name, then id.
+    """
+    users = list(
+        db.session.scalars(
+            db.select(User)
+            .where(User.role == "listener")
+            .where(User.active.is_(True))
+            .order_by(User.display_name, User.id)
+        )
+    )
+    people = _preload_profiles([req.practitioner_id], [u.id for u in users])
+    ctx = _Context([req.practitioner_id] + [u.id for u in users], now, skip_request=req.id)
+    excluded = _exclusions([req]).get(req.id, frozenset())
+    ratings = _ratings([req.practitioner_id]).get(req.practitioner_id, {})
+    inputs = (
+        ctx.request(req, excluded, ratings),
+        [(u, ctx.listener(u)) for u in users if u.listener_profile is not None],
+    )
+    del people
+    return inputs

@@ -126,20 +126,47 @@ def create_meeting(actor: User, proposal, *, now: datetime | None = None) -> Mee
 
     Holds both people's time (Conflict slot_taken if the database refuses it). Queues one invite per attendee in the caller's transaction and records who booked it.
     """
-    meeting = Meeting(
-        request_id=proposal.request_id,
+    return book_meeting(
+        actor,
+        proposal.request,
+        proposal.listener_id,
+        proposal.start_at,
+        proposal.end_at,
         proposal_id=proposal.id,
-        practitioner_id=proposal.request.practitioner_id,
-        listener_id=proposal.listener_id,
-        start_at=proposal.start_at,
-        end_at=proposal.end_at,
+        now=now,
+    )
+
+
+def book_meeting(
+    actor: User,
+    req: SupportRequest,
+    listener_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    proposal_id: int | None = None,
+    now: datetime | None = None,
+) -> Meeting:
+    """Create a meeting for a request and a listener (the caller has re-checked the time).
+
+    The one way a conversation is booked: from an approved proposal or a coordinator's
+    pairing by hand. Holds both people's time (Conflict slot_taken if the database
+    refuses it), schedules the request, queues one invite per attendee in the caller's
+    transaction and records who booked it.
+    """
+    meeting = Meeting(
+        request_id=req.id,
+        proposal_id=proposal_id,
+        practitioner_id=req.practitioner_id,
+        listener_id=listener_id,
+        start_at=start,
+        end_at=end,
         status="scheduled",
         sequence=0,
     )
     calendar.add_item(meeting, "meeting")
     arrange_place(meeting)
     bookings.hold_meeting(meeting)
-    req = proposal.request
     if req.status in ("open", "proposed"):
         req.status = "scheduled"
     db.session.flush()
@@ -150,7 +177,7 @@ def create_meeting(actor: User, proposal, *, now: datetime | None = None) -> Mee
         "meeting",
         meeting.id,
         "Conversation booked",
-        proposal_id=proposal.id,
+        proposal_id=proposal_id,
         start=meeting.start_at.isoformat(),
     )
     db.session.flush()

@@ -99,7 +99,11 @@ def test_bodies_answers_and_errors_are_all_described(doc):
 def test_the_error_shape_is_the_one_every_error_answers(doc):
     detail = doc["components"]["schemas"]["ErrorDetail"]
     assert set(detail["required"]) == {"code", "message", "fields"}
-    assert detail["properties"]["fields"]["additionalProperties"] == {"type": "string"}
+    # A field's problem is a sentence; 409 rule_broken lists the broken rules under "rules".
+    string, rules = detail["properties"]["fields"]["additionalProperties"]["oneOf"]
+    assert string == {"type": "string"}
+    assert rules["type"] == "array"
+    assert rules["items"]["required"] == ["code", "message", "overridable"]
 
 
 def test_request_bodies_refuse_fields_they_do_not_name(doc):
@@ -240,6 +244,15 @@ def test_every_operation_answers_as_its_document_says(app, client, api, make_use
     call(coordinator, "get", "/api/v1/reports/programme.csv", 200)
     booked = call(coordinator, "post", f"/api/v1/proposals/{second['id']}/approve", 200).json
     call(coordinator, "post", f"/api/v1/meetings/{booked['meeting']['id']}/cancel", 200)
+    asking = api(make_user("practitioner", windows=ALL_WEEK))
+    by_hand = {
+        "request_id": call(asking, "post", "/api/v1/requests", 201, json={}).json["id"],
+        "listener_id": listener_id,
+        "start": future_start(days=9, hour=11).isoformat(),
+        "override": ["notice", "horizon", "outside_listener_times", "outside_practitioner_times"],
+        "note": "Both asked for this time.",
+    }
+    call(coordinator, "post", "/api/v1/pairings", 201, json=by_hand)
     call(listener, "delete", "/api/v1/tokens/current", 204)
 
     _walk_programme_events(app, call, api, make_user, coordinator)

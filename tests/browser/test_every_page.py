@@ -10,13 +10,22 @@ screenshots are written on the way (docs/screenshots/).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from matching import demo
 from matching.extensions import db
-from matching.models import Event, MatchingRound, Meeting, Registration, SupportRequest, User
+from matching.models import (
+    Event,
+    MatchingRound,
+    Meeting,
+    Registration,
+    SupportRequest,
+    User,
+    now_utc,
+)
 from matching.services import accounts, events, verification
 from tests.browser.checks import (
     LAPTOP,
@@ -71,6 +80,13 @@ PAGES = {
     "coordinator.dashboard": ((COORDINATOR,), "/coordinator/"),
     "coordinator.queue": ((COORDINATOR,), "/coordinator/queue"),
     "coordinator.request_detail": ((COORDINATOR,), "/coordinator/requests/{request_id}"),
+    # With a listener chosen and a typed time that breaks overridable rules (far ahead, at
+    # night): the free times, the rules, the boxes and the note are all on the page.
+    "coordinator.pair": (
+        (COORDINATOR,),
+        "/coordinator/requests/{open_request_id}/pair?listener={listener_id}"
+        "&date={far_day}&time=03:00",
+    ),
     "coordinator.listeners": ((COORDINATOR,), "/coordinator/listeners"),
     "coordinator.rounds": ((COORDINATOR,), "/coordinator/rounds"),
     "coordinator.round_detail": ((COORDINATOR,), "/coordinator/rounds/{round_id}"),
@@ -157,6 +173,11 @@ def _samples(app) -> tuple[dict, dict]:
             "meeting_id": meeting.id,
             "request_id": db.session.scalar(db.select(db.func.min(SupportRequest.id))),
             "round_id": db.session.scalar(db.select(db.func.max(MatchingRound.id))),
+            "open_request_id": db.session.scalar(
+                db.select(db.func.min(SupportRequest.id)).where(SupportRequest.status == "open")
+            ),
+            "listener_id": listener.id,
+            "far_day": (now_utc() + timedelta(days=40)).date().isoformat(),
             "verify_token": verification.issue(newcomer, verification.VERIFY),
             "reset_token": verification.issue(practitioner, verification.RESET),
         }

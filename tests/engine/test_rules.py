@@ -4,8 +4,11 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from matching.engine import (
+    RULES,
+    Funnel,
     Interval,
     Window,
+    broken_rules,
     check_slot,
     messages,
     normalize_organization,
@@ -192,3 +195,41 @@ def test_weekly_cap_uses_the_local_iso_week():
     assert check_slot(req, tokyo, datetime(2026, 3, 8, 10, tzinfo=UTC), params()) != ()
     utc_listener = replace(tokyo, timezone="UTC")
     assert check_slot(req, utc_listener, sunday_utc, params()) != ()
+
+
+def test_broken_rules_names_every_rule_a_time_breaks_with_its_flag():
+    p = params()
+    soon = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    req = request(languages=frozenset({"pl"}), do_not_match=frozenset({1}))
+    broken = broken_rules(req, listener(), soon, p)
+    # Every one, in registry order, not only the first.
+    assert [r.code for r in broken] == ["language", "do_not_match", "notice"]
+    assert [r.overridable for r in broken] == [True, False, True]
+    assert [r.code for r in broken] == list(check_slot(req, listener(), soon, p))
+    assert broken_rules(request(), listener(), SLOT, p) == ()
+
+
+@pytest.mark.parametrize("name", sorted(BREAKS))
+def test_broken_rules_and_check_slot_agree_on_each_break(name):
+    req_changes, lis_changes = BREAKS[name]
+    req, lis = request(**req_changes), listener(**lis_changes)
+    assert tuple(r.code for r in broken_rules(req, lis, SLOT, params())) == check_slot(
+        req, lis, SLOT, params()
+    )
+
+
+def test_the_funnel_says_which_rules_each_misfit_breaks():
+    p = params()
+    people = [
+        listener(1),
+        listener(2, languages=frozenset({"pl"})),
+        listener(3, verified=False, organization="Northside Clinic Ltd"),
+        listener(4, max_per_day=0),  # a limit needs a start: not the funnel's to judge
+    ]
+    funnel = Funnel(RULES, people, p)
+    misfits = funnel.misfits(request())
+    assert {i: [r.code for r in rules] for i, rules in misfits.items()} == {
+        1: ["language"],
+        2: ["listener_status", "organization"],
+    }
+    assert funnel.fit(request()) == {0, 3}

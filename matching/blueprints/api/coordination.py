@@ -9,6 +9,7 @@ from matching.schemas import answers, bodies
 from matching.security import api_user
 from matching.services import listeners as listeners_service
 from matching.services import meetings as meetings_service
+from matching.services import pairing as pairing_service
 from matching.services import reports as reports_service
 from matching.services import rounds as rounds_service
 
@@ -127,3 +128,24 @@ def programme_csv(query):
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- pairing by hand ------------------------------------------------------------
+
+
+@coordinators.post("/pairings")
+@coordinators.body(bodies.NewPairing)
+@coordinators.response(201, answers.Approved)
+@coordinators.errors(404, 409)
+def pair(values):
+    """Pair a request with a listener by hand; overriding a rule needs a note."""
+    meeting = pairing_service.pair(
+        api_user(),
+        values["request_id"],
+        values["listener_id"],
+        values["start"],
+        override=values["override"],
+        note=values["note"],
+    )
+    db.session.commit()
+    return {"meeting": meetings_service.meeting_dict(meeting, api_user())}
