@@ -181,6 +181,7 @@ def _samples(app) -> tuple[dict, dict]:
             "verify_token": verification.issue(newcomer, verification.VERIFY),
             "reset_token": verification.issue(practitioner, verification.RESET),
         }
+        assert samples["open_request_id"] is not None, "the demo needs a request to pair by hand"
         people = {
             PRACTITIONER: practitioner.email,
             LISTENER: listener.email,
