@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
 
 from matching.errors import NotAllowed, Unauthenticated
 from matching.extensions import db, login_manager
@@ -19,8 +18,6 @@ from matching.tokens import hash_secret
 
 # JSON bodies nest no deeper than this: the API's largest body (availability) needs 3.
 MAX_JSON_DEPTH = 16
-# The largest id a path may name (PostgreSQL's integer); beyond it nothing exists.
-MAX_ID = 2**31 - 1
 
 # The signed cookie carries this random key; the database keeps only its hash.
 SESSION_KEY = "sid"
@@ -168,16 +165,6 @@ CSP = (
 )
 
 
-class IdConverter(IntegerConverter):
-    """<int:...> in paths: ASCII digits up to PostgreSQL's integer, or no match (404)."""
-
-    regex = r"[0-9]{1,10}"
-
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(url_map, *args, **kwargs)
-
-
 def check_api_input() -> None:
     """Refuse, before any view or schema reads them, API inputs no value may carry.
 
@@ -223,8 +210,6 @@ def check_api_input() -> None:
 def register(app) -> None:
     """Trusted proxies, input bounds, the audit address, user loading, refusals, headers."""
     from matching.services import audit
-
-    app.url_map.converters["int"] = IdConverter
 
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
