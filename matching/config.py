@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
+from limits import parse_many
 
 from matching.engine import Weights
 
@@ -200,8 +201,6 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 
 def _check_limit_storage(app: Flask) -> None:
     """Refuse per-process sign-in counting on a production database unless it is chosen."""
-    from limits import parse_many
-
     for name in ("LOGIN_RATE_LIMIT", "LOGIN_ADDRESS_RATE_LIMIT"):
         try:
             parse_many(app.config[name])
