@@ -44,7 +44,6 @@ from matching.vocabulary import OPEN_TO, RATINGS
 
 MIN_GROUP = 5  # feedback about fewer people is withheld
 OFFER_SALT = "event-offer"
-CALENDAR_FIELDS = ("start", "end", "modality", "location")
 
 
 # --- reading ------------------------------------------------------------------------
