@@ -11,6 +11,7 @@ from flask import Flask
 from limits import parse_many
 
 from matching.engine import Weights
+from matching.ical import DEFAULT_SUMMARY
 
 CRISIS_RESOURCES = (
     "If you are in danger or thinking about harming yourself, please call your local "
@@ -74,7 +75,7 @@ class Defaults:
     MAIL_OUTBOX_DIR = None  # default: instance/outbox
     OUTBOX_DELIVER_AFTER_COMMIT = True
     OUTBOX_MAX_ATTEMPTS = 8
-    CALENDAR_SUMMARY = "Peer conversation — Alongside"
+    CALENDAR_SUMMARY = DEFAULT_SUMMARY  # a conversation's calendar title (keep it neutral)
     # A video conversation without the listener's own link meets in a room made from
     # this template: {room} becomes a name nobody can guess, fixed for the conversation.
     VIDEO_ROOM_URL = "https://meet.jit.si/alongside-{room}"
