@@ -9,6 +9,7 @@ from __future__ import annotations
 
 def create_app(test_config: dict | None = None):
     """Build the application: config, extensions, hooks, blueprints, errors, commands."""
+    # Here, not at the top: `import matching.engine` runs this file and must not load Flask.
     from flask import Flask
 
     from matching import blueprints, cli, errors, extensions, security

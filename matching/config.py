@@ -8,8 +8,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
+from limits import parse_many
 
 from matching.engine import Weights
+from matching.ical import DEFAULT_SUMMARY
 
 CRISIS_RESOURCES = (
     "If you are in danger or thinking about harming yourself, please call your local "
@@ -73,7 +75,7 @@ class Defaults:
     MAIL_OUTBOX_DIR = None  # default: instance/outbox
     OUTBOX_DELIVER_AFTER_COMMIT = True
     OUTBOX_MAX_ATTEMPTS = 8
-    CALENDAR_SUMMARY = "Peer conversation — Alongside"
+    CALENDAR_SUMMARY = DEFAULT_SUMMARY  # a conversation's calendar title (keep it neutral)
     # A video conversation without the listener's own link meets in a room made from
     # this template: {room} becomes a name nobody can guess, fixed for the conversation.
     VIDEO_ROOM_URL = "https://meet.jit.si/alongside-{room}"
@@ -200,8 +202,6 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 
 def _check_limit_storage(app: Flask) -> None:
     """Refuse per-process sign-in counting on a production database unless it is chosen."""
-    from limits import parse_many
-
     for name in ("LOGIN_RATE_LIMIT", "LOGIN_ADDRESS_RATE_LIMIT"):
         try:
             parse_many(app.config[name])

@@ -9,18 +9,15 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
 
-from matching.errors import NotAllowed, Unauthenticated
+from matching.errors import Malformed, NotAllowed, Unauthenticated
 from matching.extensions import db, login_manager
 from matching.models import ApiToken, User, UserSession, now_utc
-from matching.services import consent
+from matching.services import accounts, audit, consent, validate
 from matching.tokens import hash_secret
 
 # JSON bodies nest no deeper than this: the API's largest body (availability) needs 3.
 MAX_JSON_DEPTH = 16
-# The largest id a path may name (PostgreSQL's integer); beyond it nothing exists.
-MAX_ID = 2**31 - 1
 
 # The signed cookie carries this random key; the database keeps only its hash.
 SESSION_KEY = "sid"
@@ -64,8 +61,6 @@ def session_record(raw) -> UserSession | None:
 
 def begin_browser_session(user: User) -> None:
     """Sign this browser in with a new server-side session (a fresh cookie, no fixation)."""
-    from matching.services import accounts  # a cycle: accounts uses hash_secret from here
-
     raw = accounts.start_session(user)
     db.session.commit()
     session.clear()
@@ -168,16 +163,6 @@ CSP = (
 )
 
 
-class IdConverter(IntegerConverter):
-    """<int:...> in paths: ASCII digits up to PostgreSQL's integer, or no match (404)."""
-
-    regex = r"[0-9]{1,10}"
-
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(url_map, *args, **kwargs)
-
-
 def check_api_input() -> None:
     """Refuse, before any view or schema reads them, API inputs no value may carry.
 
@@ -186,9 +171,6 @@ def check_api_input() -> None:
     JSON key or string, or in a query parameter, are invalid values (422): no field
     takes them, and PostgreSQL cannot store NUL at all.
     """
-    from matching.errors import Malformed
-    from matching.services import validate
-
     for name, value in request.args.items(multi=True):
         if validate.has_control(name):
             raise validate.invalid("query", validate.CONTROL_MESSAGE)
@@ -222,10 +204,6 @@ def check_api_input() -> None:
 
 def register(app) -> None:
     """Trusted proxies, input bounds, the audit address, user loading, refusals, headers."""
-    from matching.services import audit
-
-    app.url_map.converters["int"] = IdConverter
-
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         app.wsgi_app = ProxyFix(
@@ -271,8 +249,6 @@ def register(app) -> None:
 
 def _record_refusal() -> None:
     """Audit a 403 in its own transaction: whatever the refused request wrote is undone."""
-    from matching.services import audit
-
     db.session.rollback()
     actor = g.get("api_user")
     if actor is None and current_user.is_authenticated:

@@ -45,6 +45,19 @@ RATINGS = tuple(RATING_WORDS)
 # What became of a conversation once it ended: value -> label on the form.
 OUTCOME_WORDS = {"completed": "Yes, it took place", "no_show": "No, it did not happen"}
 OUTCOMES = tuple(OUTCOME_WORDS)
+# Where a conversation stands, in the words of a page.
+MEETING_WORDS = {
+    "scheduled": "booked",
+    "cancelled": "cancelled",
+    "completed": "took place",
+    "no_show": "did not happen",
+}
+# Where a practitioner's active request stands, in the words of their page.
+REQUEST_WORDS = {
+    "open": "looking for a listener",
+    "proposed": "a listener has been suggested; a coordinator is checking",
+    "scheduled": "a conversation is booked",
+}
 
 
 def field_label(value: str) -> str:

@@ -32,7 +32,7 @@ from matching.schemas.bodies import REASON_MAX
 from matching.security import guard_pages
 from matching.services import accounts, meetings, notices, outbox, validate
 from matching.services.calendar import conversation_place
-from matching.vocabulary import OUTCOME_WORDS
+from matching.vocabulary import MEETING_WORDS, OUTCOME_WORDS
 
 from .feed import invite_response
 from .forms import ConfirmForm, FeedbackForm, form_body, time_choices
@@ -77,6 +77,7 @@ def index():
     now = now_utc()
     return render_template(
         "meetings/index.html",
+        words=MEETING_WORDS,
         upcoming=[m for m in rows if m.end_at > now and m.status == "scheduled"],
         past=[m for m in reversed(rows) if not (m.end_at > now and m.status == "scheduled")],
     )
@@ -93,6 +94,7 @@ def show(meeting_id: int):
         "meetings/show.html",
         meeting=meeting,
         place=conversation_place(meeting, current_user),
+        words=MEETING_WORDS,
         attendee=attendee,
         movable=movable,
         ended=meeting.end_at <= now,

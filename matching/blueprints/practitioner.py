@@ -16,7 +16,7 @@ from matching.schemas.bodies import GENDER_MAX, NOTE_MAX, ORGANIZATION_MAX, PHON
 from matching.security import guard_pages
 from matching.services import meetings, profiles
 from matching.services import requests as requests_service
-from matching.vocabulary import URGENCIES, URGENCY_CHOICE_WORDS
+from matching.vocabulary import REQUEST_WORDS, URGENCIES, URGENCY_CHOICE_WORDS
 
 from . import people_pages
 from .forms import (
@@ -74,6 +74,7 @@ def dashboard():
     return render_template(
         "practitioner/dashboard.html",
         active=active,
+        words=REQUEST_WORDS,
         meetings=upcoming,
         confirm=ConfirmForm(),
         missing=profiles.missing_for_matching(current_user),

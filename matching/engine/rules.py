@@ -8,7 +8,7 @@ requests. rule_kinds.py says what each kind of rule offers; README.md ("How to a
 hard rule") shows how to add one.
 
 Overriding: a coordinator pairing people by hand may override, with a note, a rule
-marked ``overridable``. Never overridable (API.md, POST /api/v1/pairings): overlap or
+marked ``overridable`` (POST /api/v1/pairings). Never overridable: overlap or
 buffer with either person's sessions, time off, a paused, unverified or inactive
 listener, expired training, the same organisation, a do-not-match wish and the
 request's excluded listeners (a practitioner who asked for another listener, or a

@@ -11,7 +11,6 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
 from matching.errors import Conflict, Invalid, NotAllowed
 from matching.extensions import db, failures
@@ -134,13 +133,7 @@ def _new_user(
         user.practitioner_profile = PractitionerProfile()
     elif role == "listener":
         user.listener_profile = ListenerProfile()
-    db.session.add(user)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # Two registrations of one address raced past the check: the unique index kept
-        # one (the caller rolls back, as after any refusal).
-        raise _email_taken() from None
+    transactions.add_once(user, _email_taken())
     return user
 
 

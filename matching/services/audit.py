@@ -6,8 +6,6 @@ They never hold passwords, tokens or the text of a private note.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 
 from matching.extensions import db
@@ -16,16 +14,6 @@ from matching.models import AuditEvent, User
 # The client address of the request being served, set by the web layer for the length
 # of each request (security.register) so that services need not read the request.
 _address: ContextVar[str | None] = ContextVar("audit_address", default=None)
-
-
-@contextmanager
-def client_address(address: str | None) -> Iterator[None]:
-    """Record ``address`` on every audit row written inside the block."""
-    token = _address.set(address)
-    try:
-        yield
-    finally:
-        _address.reset(token)
 
 
 def set_client_address(address: str | None):

@@ -39,12 +39,11 @@ from matching.models import (
     User,
     now_utc,
 )
-from matching.services import audit, bookings, calendar, validate
+from matching.services import audit, bookings, calendar, transactions, validate
 from matching.vocabulary import OPEN_TO, RATINGS
 
 MIN_GROUP = 5  # feedback about fewer people is withheld
 OFFER_SALT = "event-offer"
-CALENDAR_FIELDS = ("start", "end", "modality", "location")
 
 
 # --- reading ------------------------------------------------------------------------
@@ -895,17 +894,11 @@ def add_feedback(
         raise NotAllowed("Feedback comes from the people who had a seat.")
     if event.end_at > now:
         raise Conflict("Feedback opens when the session has ended.", code="not_ended")
+    duplicate = Conflict("You have already given feedback on this session.", code="duplicate")
     if feedback_given(actor, event):
-        raise Conflict("You have already given feedback on this session.", code="duplicate")
+        raise duplicate
     row = EventFeedback(event_id=event.id, author_id=actor.id, rating=rating, comment=comment)
-    db.session.add(row)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # Two submissions raced; the unique constraint kept one (the caller rolls back).
-        raise Conflict(
-            "You have already given feedback on this session.", code="duplicate"
-        ) from None
+    transactions.add_once(row, duplicate)
     return row
 
 

@@ -12,14 +12,13 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from matching import engine
 from matching.errors import Conflict, Invalid, NotAllowed, NotFound
 from matching.extensions import db
 from matching.models import Feedback, Meeting, RequestExclusion, SupportRequest, User, now_utc
-from matching.services import audit, bookings, calendar, engine_input, validate
+from matching.services import audit, bookings, calendar, engine_input, transactions, validate
 from matching.vocabulary import MODALITIES, OUTCOMES, RATINGS
 
 
@@ -420,17 +419,11 @@ def add_feedback(
         .where(Feedback.meeting_id == meeting.id)
         .where(Feedback.author_id == actor.id)
     )
+    duplicate = Conflict("You have already given feedback on this conversation.", code="duplicate")
     if exists is not None:
-        raise Conflict("You have already given feedback on this conversation.", code="duplicate")
+        raise duplicate
     row = Feedback(meeting_id=meeting.id, author_id=actor.id, rating=rating, comment=comment)
-    db.session.add(row)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # Two submissions raced; the unique constraint kept one (the caller rolls back).
-        raise Conflict(
-            "You have already given feedback on this conversation.", code="duplicate"
-        ) from None
+    transactions.add_once(row, duplicate)
     return row
 
 

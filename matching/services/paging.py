@@ -8,14 +8,14 @@ it; page numbers would shift every later row by one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import String, case, cast
 
+from matching.engine.slots import EPOCH
 from matching.errors import Malformed
 from matching.vocabulary import URGENCIES
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Urgent first: the rank sorts ascending.
 URGENCY_RANK = {name: rank for rank, name in enumerate(reversed(URGENCIES))}
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.exc import IntegrityError
+
+from matching.errors import ServiceError
 from matching.extensions import db
 from matching.models import User
 
@@ -20,6 +23,19 @@ def savepoint() -> Iterator[None]:
     with db.session.begin_nested():
         yield
         db.session.flush()
+
+
+def add_once(row, refusal: ServiceError) -> None:
+    """Add a row a unique index allows once; raise ``refusal`` if a racing request won.
+
+    The check before it answers the usual case; this is the database's last word when
+    two requests passed the check together (the caller rolls back, as after any refusal).
+    """
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise refusal from None
 
 
 def _open_write_transaction() -> None:

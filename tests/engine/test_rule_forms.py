@@ -29,7 +29,7 @@ from .helpers import NOW, listener, params, request
 
 ZONES = ("UTC", "Asia/Tokyo", "America/New_York", "Europe/Berlin")
 DAY = 24 * 3600
-# API.md (POST /api/v1/pairings): never overridable, and overridable with a note. A
+# POST /api/v1/pairings (README.md): never overridable, and overridable with a note. A
 # request's excluded listeners stay never overridable, like do-not-match: they are a
 # person's explicit no.
 NEVER_OVERRIDABLE = {
