@@ -225,24 +225,6 @@ def _run_round(actor: User | None, now: datetime) -> MatchingRound:
     return matching_round
 
 
-def get_round(round_id: int) -> MatchingRound:
-    """One round with its proposals, the people in them and their requests, in bulk."""
-    matching_round = db.session.scalar(
-        db.select(MatchingRound)
-        .where(MatchingRound.id == round_id)
-        .options(
-            selectinload(MatchingRound.started_by),
-            selectinload(MatchingRound.proposals)
-            .selectinload(Proposal.request)
-            .selectinload(SupportRequest.practitioner),
-            selectinload(MatchingRound.proposals).selectinload(Proposal.listener),
-        )
-    )
-    if matching_round is None:
-        raise NotFound("No such round.")
-    return matching_round
-
-
 def unmatched_requests(
     matching_round: MatchingRound, *, offset: int = 0, limit: int | None = None
 ) -> list[tuple]:
