@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -45,7 +46,12 @@ def session_record(raw) -> UserSession | None:
     """The live session record for a cookie's key; refreshes its last use now and then."""
     if not isinstance(raw, str) or not raw or len(raw) > 200:
         return None
-    row = db.session.scalar(db.select(UserSession).where(UserSession.key_hash == hash_secret(raw)))
+    # The user comes in the same query: every signed-in page needs both.
+    row = db.session.scalar(
+        db.select(UserSession)
+        .where(UserSession.key_hash == hash_secret(raw))
+        .options(joinedload(UserSession.user))
+    )
     if row is None:
         return None
     cfg = current_app.config

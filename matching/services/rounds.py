@@ -306,6 +306,11 @@ def proposal_filters(args) -> dict:
     }
 
 
+_PRACTITIONER = aliased(User)
+_LISTENER = aliased(User)
+_RANK = paging.urgency_rank(SupportRequest.urgency)
+
+
 def list_proposals(
     round_id: int,
     *,
@@ -322,11 +327,33 @@ def list_proposals(
 
     Each row carries the two people's names and zones, the request's urgency, topics
     and private note: one query for the page and one for the total, whatever its size.
+    The page's rows are chosen on the sort key alone; only they are joined to their
+    people and read in full, so the database sorts narrow rows.
     """
-    practitioner = aliased(User)
-    listener = aliased(User)
-    rank = paging.urgency_rank(SupportRequest.urgency)
-    query = (
+    keys = (
+        db.select(
+            Proposal.id.label("id"),
+            _RANK.label("rank"),
+            SupportRequest.created_at.label("since"),
+        )
+        .join(SupportRequest, SupportRequest.id == Proposal.request_id)
+        .where(Proposal.round_id == round_id)
+    )
+    if status and status != "all":
+        keys = keys.where(Proposal.status == status)
+    if urgency:
+        keys = keys.where(SupportRequest.urgency == urgency)
+    if language:
+        keys = keys.join(
+            PractitionerProfile, PractitionerProfile.user_id == SupportRequest.practitioner_id
+        ).where(paging.speaks(PractitionerProfile.languages, language))
+    if total is None:
+        total = db.session.scalar(keys.with_only_columns(db.func.count()).order_by(None))
+    after = paging.decode(cursor)
+    if after is not None:
+        keys = keys.where(tuple_(_RANK, SupportRequest.created_at, Proposal.id) > tuple_(*after))
+    page = keys.order_by(_RANK, SupportRequest.created_at, Proposal.id).limit(limit + 1).subquery()
+    rows = db.session.execute(
         db.select(
             Proposal.id,
             Proposal.request_id,
@@ -342,32 +369,18 @@ def list_proposals(
             SupportRequest.created_at.label("waiting_since"),
             SupportRequest.topics,
             SupportRequest.note,
-            practitioner.display_name.label("practitioner_name"),
-            practitioner.timezone.label("practitioner_timezone"),
-            listener.display_name.label("listener_name"),
-            listener.timezone.label("listener_timezone"),
-            rank.label("rank"),
+            _PRACTITIONER.display_name.label("practitioner_name"),
+            _PRACTITIONER.timezone.label("practitioner_timezone"),
+            _LISTENER.display_name.label("listener_name"),
+            _LISTENER.timezone.label("listener_timezone"),
+            page.c.rank,
         )
+        .select_from(page)
+        .join(Proposal, Proposal.id == page.c.id)
         .join(SupportRequest, SupportRequest.id == Proposal.request_id)
-        .join(practitioner, practitioner.id == SupportRequest.practitioner_id)
-        .join(listener, listener.id == Proposal.listener_id)
-        .where(Proposal.round_id == round_id)
-    )
-    if status and status != "all":
-        query = query.where(Proposal.status == status)
-    if urgency:
-        query = query.where(SupportRequest.urgency == urgency)
-    if language:
-        query = query.join(
-            PractitionerProfile, PractitionerProfile.user_id == SupportRequest.practitioner_id
-        ).where(paging.speaks(PractitionerProfile.languages, language))
-    if total is None:
-        total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
-    after = paging.decode(cursor)
-    if after is not None:
-        query = query.where(tuple_(rank, SupportRequest.created_at, Proposal.id) > tuple_(*after))
-    rows = db.session.execute(
-        query.order_by(rank, SupportRequest.created_at, Proposal.id).limit(limit + 1)
+        .join(_PRACTITIONER, _PRACTITIONER.id == SupportRequest.practitioner_id)
+        .join(_LISTENER, _LISTENER.id == Proposal.listener_id)
+        .order_by(page.c.rank, page.c.since, page.c.id)
     ).all()
     next_cursor = None
     if len(rows) > limit:
