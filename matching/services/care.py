@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from sqlalchemy import bindparam
 from sqlalchemy.orm import selectinload
 
 from matching.errors import Conflict, NotAllowed, NotFound
@@ -116,14 +118,18 @@ def request_debrief(user: User, *, now: datetime | None = None) -> DebriefReques
 
 def open_debriefs(limit: int = 50) -> list[DebriefRequest]:
     """Debrief requests waiting for a coordinator, oldest first."""
-    return list(
-        db.session.scalars(
-            db.select(DebriefRequest)
-            .where(DebriefRequest.status == "open")
-            .options(selectinload(DebriefRequest.listener))
-            .order_by(DebriefRequest.created_at, DebriefRequest.id)
-            .limit(limit)
-        )
+    return list(db.session.scalars(_open_debriefs_query(), {"limit": limit}))
+
+
+@functools.cache
+def _open_debriefs_query():
+    """Built once: the overview runs it on every view."""
+    return (
+        db.select(DebriefRequest)
+        .where(DebriefRequest.status == "open")
+        .options(selectinload(DebriefRequest.listener))
+        .order_by(DebriefRequest.created_at, DebriefRequest.id)
+        .limit(bindparam("limit"))
     )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
 from sqlalchemy.orm import selectinload
 
 from matching.errors import Invalid, NotFound
@@ -118,6 +119,29 @@ def verify_listener(actor: User, listener_id: int, until: date) -> dict:
     return listener_dict(user, booked.get(user.id, 0), pending.get(user.id, 0))
 
 
+@functools.cache
+def _counts_query():
+    verified = ListenerProfile.verified_at.is_not(None)
+    return (
+        db.select(
+            func.count(),
+            func.count().filter(ListenerProfile.verified_at.is_(None)),
+            func.count().filter(
+                verified,
+                ListenerProfile.training_valid_until
+                <= bindparam("soon", type_=ListenerProfile.training_valid_until.type),
+            ),
+            func.count().filter(
+                ListenerProfile.paused_until
+                > bindparam("now", type_=ListenerProfile.paused_until.type)
+            ),
+        )
+        .select_from(ListenerProfile)
+        .join(User, User.id == ListenerProfile.user_id)
+        .where(User.active.is_(True))
+    )
+
+
 def listener_counts(now: datetime | None = None) -> dict:
     """Listeners in total, unverified, with training expiring soon or expired, paused.
 
@@ -125,18 +149,7 @@ def listener_counts(now: datetime | None = None) -> dict:
     """
     now = now or now_utc()
     soon = now.date() + timedelta(days=EXPIRING_DAYS)
-    verified = ListenerProfile.verified_at.is_not(None)
-    row = db.session.execute(
-        db.select(
-            func.count(),
-            func.count().filter(ListenerProfile.verified_at.is_(None)),
-            func.count().filter(verified, ListenerProfile.training_valid_until <= soon),
-            func.count().filter(ListenerProfile.paused_until > now),
-        )
-        .select_from(ListenerProfile)
-        .join(User, User.id == ListenerProfile.user_id)
-        .where(User.active.is_(True))
-    ).one()
+    row = db.session.execute(_counts_query(), {"now": now, "soon": soon}).one()
     return {"total": row[0], "unverified": row[1], "expiring": row[2], "paused": row[3]}
 
 

@@ -108,15 +108,17 @@ def list_queue(
     return paging.Page(items=rows[:limit], next=next_cursor, total=total)
 
 
+# Built once: the overview runs it on every view.
+_COUNTS = db.select(SupportRequest.status, SupportRequest.urgency, db.func.count()).group_by(
+    SupportRequest.status, SupportRequest.urgency
+)
+
+
 def queue_counts() -> dict:
     """Requests per status, and open ones per urgency, from one grouped query."""
     by_status = {status: 0 for status in REQUEST_STATUSES}
     open_by_urgency = {urgency: 0 for urgency in URGENCIES}
-    rows = db.session.execute(
-        db.select(SupportRequest.status, SupportRequest.urgency, db.func.count()).group_by(
-            SupportRequest.status, SupportRequest.urgency
-        )
-    ).all()
+    rows = db.session.execute(_COUNTS).all()
     for status, urgency, n in rows:
         by_status[status] = by_status.get(status, 0) + n
         if status == "open":

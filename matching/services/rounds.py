@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import tuple_
+from sqlalchemy import bindparam, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
@@ -128,13 +129,18 @@ def _fail_run(run_id: int) -> None:
         )
 
 
-def running_round() -> dict | None:
-    """The round running right now, if any: when it started, by whom, how many requests."""
-    row = db.session.execute(
+@functools.cache
+def _running_query():
+    return (
         db.select(RoundRun.started_at, RoundRun.requests, User.display_name)
         .outerjoin(User, User.id == RoundRun.started_by_id)
         .where(RoundRun.status == "running")
-    ).first()
+    )
+
+
+def running_round() -> dict | None:
+    """The round running right now, if any: when it started, by whom, how many requests."""
+    row = db.session.execute(_running_query()).first()
     if row is None:
         return None
     return {"started_at": row.started_at, "requests": row.requests, "started_by": row.display_name}
@@ -527,43 +533,51 @@ def _proposal_ids(raw) -> list[int]:
     return ids
 
 
-def latest_round() -> dict | None:
-    """The newest round's id, time and pending proposals, in one query (for the overview)."""
-    pending = (
+def _pending_in_round():
+    return (
         db.select(db.func.count())
         .where(Proposal.round_id == MatchingRound.id)
         .where(Proposal.status == "pending")
         .scalar_subquery()
     )
-    row = db.session.execute(
-        db.select(MatchingRound.id, MatchingRound.created_at, pending.label("pending"))
+
+
+@functools.cache
+def _latest_query():
+    return (
+        db.select(MatchingRound.id, MatchingRound.created_at, _pending_in_round().label("pending"))
         .order_by(MatchingRound.id.desc())
         .limit(1)
-    ).first()
+    )
+
+
+def latest_round() -> dict | None:
+    """The newest round's id, time and pending proposals, in one query (for the overview)."""
+    row = db.session.execute(_latest_query()).first()
     return row._asdict() if row else None
 
 
-def recent_rounds(limit: int = 20) -> list[tuple[MatchingRound, int]]:
-    """The latest rounds, newest first, each with its number of proposals still pending."""
-    rounds = list(
-        db.session.scalars(
-            db.select(MatchingRound)
-            .order_by(MatchingRound.id.desc())
-            .limit(limit)
-            .options(selectinload(MatchingRound.started_by))
+@functools.cache
+def _recent_query():
+    return (
+        db.select(
+            MatchingRound.id,
+            MatchingRound.created_at,
+            MatchingRound.statistics,
+            db.func.json_array_length(MatchingRound.unmatched).label("unmatched"),
+            User.display_name.label("started_by_name"),
+            _pending_in_round().label("pending"),
         )
+        .outerjoin(User, User.id == MatchingRound.started_by_id)
+        .order_by(MatchingRound.id.desc())
+        .limit(bindparam("limit"))
     )
-    if not rounds:
-        return []
-    pending = dict(
-        db.session.execute(
-            db.select(Proposal.round_id, db.func.count())
-            .where(Proposal.round_id.in_([r.id for r in rounds]))
-            .where(Proposal.status == "pending")
-            .group_by(Proposal.round_id)
-        ).all()
-    )
-    return [(r, pending.get(r.id, 0)) for r in rounds]
+
+
+def recent_rounds(limit: int = 20) -> list:
+    """The latest rounds, newest first, as rows: id, created_at, statistics, unmatched
+    (how many), started_by_name and pending (proposals still waiting); one query."""
+    return db.session.execute(_recent_query(), {"limit": limit}).all()
 
 
 def get_proposal(proposal_id: int) -> Proposal:
