@@ -68,44 +68,62 @@ def list_queue(
     Keyset pages (see services/paging.py): while people are being matched, requests
     leave the open queue, and the next page still starts right after the last row seen.
     """
-    rank = paging.urgency_rank(SupportRequest.urgency)
-    query = (
+    # Only requests whose practitioner still has a profile are listed (as the rows' join).
+    keys = (
         db.select(
-            SupportRequest.id,
-            SupportRequest.urgency,
-            SupportRequest.status,
-            SupportRequest.topics,
-            SupportRequest.modalities,
-            SupportRequest.created_at.label("waiting_since"),
-            User.id.label("practitioner_id"),
-            User.display_name.label("practitioner_name"),
-            User.timezone.label("practitioner_timezone"),
-            PractitionerProfile.languages,
-            PractitionerProfile.field,
-            rank.label("rank"),
+            SupportRequest.id.label("id"),
+            _RANK.label("rank"),
+            SupportRequest.created_at.label("since"),
         )
-        .join(User, User.id == SupportRequest.practitioner_id)
-        .join(PractitionerProfile, PractitionerProfile.user_id == User.id)
+        .join(PractitionerProfile, PractitionerProfile.user_id == SupportRequest.practitioner_id)
         .where(SupportRequest.status == status)
     )
     if urgency:
-        query = query.where(SupportRequest.urgency == urgency)
+        keys = keys.where(SupportRequest.urgency == urgency)
     if language:
-        query = query.where(paging.speaks(PractitionerProfile.languages, language))
-    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+        keys = keys.where(paging.speaks(PractitionerProfile.languages, language))
+    total = db.session.scalar(keys.with_only_columns(db.func.count()).order_by(None))
     after = paging.decode(cursor)
     if after is not None:
-        query = query.where(
-            tuple_(rank, SupportRequest.created_at, SupportRequest.id) > tuple_(*after)
+        keys = keys.where(
+            tuple_(_RANK, SupportRequest.created_at, SupportRequest.id) > tuple_(*after)
         )
+    # The page's rows are chosen on the sort key alone; only they are joined and read.
+    page = (
+        keys.order_by(_RANK, SupportRequest.created_at, SupportRequest.id)
+        .limit(limit + 1)
+        .subquery()
+    )
     rows = db.session.execute(
-        query.order_by(rank, SupportRequest.created_at, SupportRequest.id).limit(limit + 1)
+        _QUEUE_ROWS.join(page, page.c.id == SupportRequest.id)
+        .add_columns(page.c.rank)
+        .order_by(page.c.rank, page.c.since, page.c.id)
     ).all()
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = paging.encode(last.rank, last.waiting_since, last.id)
     return paging.Page(items=rows[:limit], next=next_cursor, total=total)
+
+
+_RANK = paging.urgency_rank(SupportRequest.urgency)
+_QUEUE_ROWS = (
+    db.select(
+        SupportRequest.id,
+        SupportRequest.urgency,
+        SupportRequest.status,
+        SupportRequest.topics,
+        SupportRequest.modalities,
+        SupportRequest.created_at.label("waiting_since"),
+        User.id.label("practitioner_id"),
+        User.display_name.label("practitioner_name"),
+        User.timezone.label("practitioner_timezone"),
+        PractitionerProfile.languages,
+        PractitionerProfile.field,
+    )
+    .join(User, User.id == SupportRequest.practitioner_id)
+    .join(PractitionerProfile, PractitionerProfile.user_id == User.id)
+)
 
 
 # Built once: the overview runs it on every view.
