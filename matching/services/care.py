@@ -37,11 +37,7 @@ def week_load(user: User, *, now: datetime | None = None) -> dict:
     zone = ZoneInfo(user.timezone)
     monday, start, end = _local_week(zone, now)
     starts = db.session.scalars(
-        db.select(Meeting.start_at)
-        .where(Meeting.listener_id == user.id)
-        .where(Meeting.status.in_(HELD))
-        .where(Meeting.start_at >= start)
-        .where(Meeting.start_at < end)
+        _week_query(), {"listener_id": user.id, "start": start, "end": end}
     ).all()
     per_day = {monday + timedelta(days=n): 0 for n in range(7)}
     for start_at in starts:
@@ -62,20 +58,48 @@ def recent_conversations(user: User, *, now: datetime | None = None) -> int:
     """How many conversations the listener has held within DEBRIEF_WITHIN_DAYS."""
     now = now or now_utc()
     since = now - timedelta(days=current_app.config["DEBRIEF_WITHIN_DAYS"])
-    return db.session.scalar(
-        db.select(db.func.count())
-        .select_from(Meeting)
-        .where(Meeting.listener_id == user.id)
-        .where(Meeting.status.in_(("scheduled", "completed")))
-        .where(Meeting.end_at > since)
-        .where(Meeting.end_at <= now)
-    )
+    return db.session.scalar(_recent_query(), {"listener_id": user.id, "since": since, "now": now})
 
 
 def latest_debrief(user: User) -> DebriefRequest | None:
-    return db.session.scalar(
+    return db.session.scalar(_latest_debrief_query(), {"listener_id": user.id})
+
+
+# Built once each: the listener's home runs them on every view.
+
+
+def _at(name: str):
+    return bindparam(name, type_=Meeting.start_at.type)
+
+
+@functools.cache
+def _week_query():
+    return (
+        db.select(Meeting.start_at)
+        .where(Meeting.listener_id == bindparam("listener_id"))
+        .where(Meeting.status.in_(HELD))
+        .where(Meeting.start_at >= _at("start"))
+        .where(Meeting.start_at < _at("end"))
+    )
+
+
+@functools.cache
+def _recent_query():
+    return (
+        db.select(db.func.count())
+        .select_from(Meeting)
+        .where(Meeting.listener_id == bindparam("listener_id"))
+        .where(Meeting.status.in_(("scheduled", "completed")))
+        .where(Meeting.end_at > _at("since"))
+        .where(Meeting.end_at <= _at("now"))
+    )
+
+
+@functools.cache
+def _latest_debrief_query():
+    return (
         db.select(DebriefRequest)
-        .where(DebriefRequest.listener_id == user.id)
+        .where(DebriefRequest.listener_id == bindparam("listener_id"))
         .order_by(DebriefRequest.created_at.desc(), DebriefRequest.id.desc())
         .limit(1)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from sqlalchemy import bindparam
 
 from matching.errors import Conflict, Invalid, NotFound
 from matching.extensions import db
@@ -56,13 +57,17 @@ def create_request(user: User, values: dict) -> SupportRequest:
 
 
 def active_request(user: User) -> SupportRequest | None:
-    return db.session.scalar(
-        db.select(SupportRequest)
-        .where(SupportRequest.practitioner_id == user.id)
-        .where(SupportRequest.status.in_(ACTIVE_REQUEST_STATUSES))
-        .order_by(SupportRequest.id.desc())
-        .limit(1)
-    )
+    return db.session.scalar(_ACTIVE, {"practitioner_id": user.id})
+
+
+# Built once: the practitioner's home runs it on every view.
+_ACTIVE = (
+    db.select(SupportRequest)
+    .where(SupportRequest.practitioner_id == bindparam("practitioner_id"))
+    .where(SupportRequest.status.in_(ACTIVE_REQUEST_STATUSES))
+    .order_by(SupportRequest.id.desc())
+    .limit(1)
+)
 
 
 def get_request(actor: User, request_id: int) -> SupportRequest:
