@@ -249,6 +249,22 @@ def get_round(round_id: int) -> MatchingRound:
     return matching_round
 
 
+@functools.cache
+def _unmatched_query():
+    return (
+        db.select(
+            SupportRequest.id,
+            SupportRequest.urgency,
+            SupportRequest.created_at,
+            SupportRequest.note,
+            SupportRequest.status,
+            User.display_name.label("practitioner_name"),
+        )
+        .join(User, User.id == SupportRequest.practitioner_id)
+        .where(SupportRequest.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
 def unmatched_requests(
     matching_round: MatchingRound, *, offset: int = 0, limit: int | None = None
 ) -> list[tuple]:
@@ -263,18 +279,7 @@ def unmatched_requests(
     ids = [item["request_id"] for item in items]
     if not ids:
         return []
-    rows = db.session.execute(
-        db.select(
-            SupportRequest.id,
-            SupportRequest.urgency,
-            SupportRequest.created_at,
-            SupportRequest.note,
-            SupportRequest.status,
-            User.display_name.label("practitioner_name"),
-        )
-        .join(User, User.id == SupportRequest.practitioner_id)
-        .where(SupportRequest.id.in_(ids))
-    )
+    rows = db.session.execute(_unmatched_query(), {"ids": ids})
     by_id = {r.id: r for r in rows}
     return [
         (by_id[item["request_id"]], list(item["reasons"]))
@@ -283,9 +288,9 @@ def unmatched_requests(
     ]
 
 
-def round_header(round_id: int):
-    """One round's id, time, starter's name and unmatched list, without its proposals."""
-    row = db.session.execute(
+@functools.cache
+def _header_query():
+    return (
         db.select(
             MatchingRound.id,
             MatchingRound.created_at,
@@ -293,8 +298,13 @@ def round_header(round_id: int):
             User.display_name.label("started_by_name"),
         )
         .outerjoin(User, User.id == MatchingRound.started_by_id)
-        .where(MatchingRound.id == round_id)
-    ).first()
+        .where(MatchingRound.id == bindparam("round_id"))
+    )
+
+
+def round_header(round_id: int):
+    """One round's id, time, starter's name and unmatched list, without its proposals."""
+    row = db.session.execute(_header_query(), {"round_id": round_id}).first()
     if row is None:
         raise NotFound("No such round.")
     return row
@@ -317,25 +327,8 @@ _LISTENER = aliased(User)
 _RANK = paging.urgency_rank(SupportRequest.urgency)
 
 
-def list_proposals(
-    round_id: int,
-    *,
-    status: str | None = "pending",
-    urgency: str | None = None,
-    language: str | None = None,
-    cursor: str | None = None,
-    limit: int = 50,
-    total: int | None = None,
-) -> paging.Page:
-    """One page of a round's proposals, urgent first, then longest waiting, as plain rows.
-
-    ``total`` may be given when the caller knows it (from proposal_counts), to save a query.
-
-    Each row carries the two people's names and zones, the request's urgency, topics
-    and private note: one query for the page and one for the total, whatever its size.
-    The page's rows are chosen on the sort key alone; only they are joined to their
-    people and read in full, so the database sorts narrow rows.
-    """
+def _proposal_keys(by_status: bool, by_urgency: bool, by_language: bool, *, counting: bool = False):
+    """The sort keys of a round's proposals under the filters used (values bound)."""
     keys = (
         db.select(
             Proposal.id.label("id"),
@@ -343,23 +336,40 @@ def list_proposals(
             SupportRequest.created_at.label("since"),
         )
         .join(SupportRequest, SupportRequest.id == Proposal.request_id)
-        .where(Proposal.round_id == round_id)
+        .where(Proposal.round_id == bindparam("round_id"))
     )
-    if status and status != "all":
-        keys = keys.where(Proposal.status == status)
-    if urgency:
-        keys = keys.where(SupportRequest.urgency == urgency)
-    if language:
+    if by_status:
+        keys = keys.where(Proposal.status == bindparam("status"))
+    if by_urgency:
+        keys = keys.where(SupportRequest.urgency == bindparam("urgency"))
+    if by_language:
         keys = keys.join(
             PractitionerProfile, PractitionerProfile.user_id == SupportRequest.practitioner_id
-        ).where(paging.speaks(PractitionerProfile.languages, language))
-    if total is None:
-        total = db.session.scalar(keys.with_only_columns(db.func.count()).order_by(None))
-    after = paging.decode(cursor)
-    if after is not None:
-        keys = keys.where(tuple_(_RANK, SupportRequest.created_at, Proposal.id) > tuple_(*after))
-    page = keys.order_by(_RANK, SupportRequest.created_at, Proposal.id).limit(limit + 1).subquery()
-    rows = db.session.execute(
+        ).where(paging.speaks(PractitionerProfile.languages, bindparam("language")))
+    if counting:
+        return keys.with_only_columns(db.func.count()).order_by(None)
+    return keys
+
+
+@functools.cache
+def _proposal_page(by_status: bool, by_urgency: bool, by_language: bool, after: bool):
+    """One page of proposals, built once per combination of filters (values bound).
+
+    The page's rows are chosen on the sort key alone; only they are joined to their
+    people and read in full, so the database sorts narrow rows.
+    """
+    keys = _proposal_keys(by_status, by_urgency, by_language)
+    if after:
+        keys = keys.where(
+            tuple_(_RANK, SupportRequest.created_at, Proposal.id)
+            > paging.after_key(SupportRequest.created_at.type)
+        )
+    page = (
+        keys.order_by(_RANK, SupportRequest.created_at, Proposal.id)
+        .limit(bindparam("limit"))
+        .subquery()
+    )
+    return (
         db.select(
             Proposal.id,
             Proposal.request_id,
@@ -387,12 +397,55 @@ def list_proposals(
         .join(_PRACTITIONER, _PRACTITIONER.id == SupportRequest.practitioner_id)
         .join(_LISTENER, _LISTENER.id == Proposal.listener_id)
         .order_by(page.c.rank, page.c.since, page.c.id)
-    ).all()
+    )
+
+
+def list_proposals(
+    round_id: int,
+    *,
+    status: str | None = "pending",
+    urgency: str | None = None,
+    language: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+    total: int | None = None,
+) -> paging.Page:
+    """One page of a round's proposals, urgent first, then longest waiting, as plain rows.
+
+    ``total`` may be given when the caller knows it (from proposal_counts), to save a query.
+
+    Each row carries the two people's names and zones, the request's urgency, topics
+    and private note: one query for the page and one for the total, whatever its size.
+    """
+    values = {
+        "round_id": round_id,
+        "status": status,
+        "urgency": urgency,
+        "language": paging.language_pattern(language) if language else None,
+        "limit": limit + 1,
+    }
+    filtered = (bool(status and status != "all"), bool(urgency), bool(language))
+    if total is None:
+        total = db.session.scalar(_proposal_keys(*filtered, counting=True), values)
+    after = paging.decode(cursor)
+    if after is not None:
+        values |= paging.after_values(after)
+    rows = db.session.execute(_proposal_page(*filtered, after is not None), values).all()
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = paging.encode(last.rank, last.waiting_since, last.id)
     return paging.Page(items=rows[:limit], next=next_cursor, total=total)
+
+
+@functools.cache
+def _counts_query():
+    return (
+        db.select(Proposal.status, SupportRequest.urgency, db.func.count())
+        .join(SupportRequest, SupportRequest.id == Proposal.request_id)
+        .where(Proposal.round_id == bindparam("round_id"))
+        .group_by(Proposal.status, SupportRequest.urgency)
+    )
 
 
 def proposal_counts(round_id: int) -> dict:
@@ -404,12 +457,7 @@ def proposal_counts(round_id: int) -> dict:
     counts = {status: 0 for status in PROPOSAL_STATUSES}
     pending = {urgency: 0 for urgency in URGENCIES}
     by: dict[tuple[str, str], int] = {}
-    rows = db.session.execute(
-        db.select(Proposal.status, SupportRequest.urgency, db.func.count())
-        .join(SupportRequest, SupportRequest.id == Proposal.request_id)
-        .where(Proposal.round_id == round_id)
-        .group_by(Proposal.status, SupportRequest.urgency)
-    ).all()
+    rows = db.session.execute(_counts_query(), {"round_id": round_id}).all()
     for status, urgency, n in rows:
         counts[status] = counts.get(status, 0) + n
         by[(status, urgency)] = n
