@@ -6,9 +6,10 @@ API later) only formats them.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
-from sqlalchemy import tuple_
+from sqlalchemy import bindparam, tuple_
 from sqlalchemy.orm import aliased
 
 from matching.errors import NotFound
@@ -68,36 +69,18 @@ def list_queue(
     Keyset pages (see services/paging.py): while people are being matched, requests
     leave the open queue, and the next page still starts right after the last row seen.
     """
-    # Only requests whose practitioner still has a profile are listed (as the rows' join).
-    keys = (
-        db.select(
-            SupportRequest.id.label("id"),
-            _RANK.label("rank"),
-            SupportRequest.created_at.label("since"),
-        )
-        .join(PractitionerProfile, PractitionerProfile.user_id == SupportRequest.practitioner_id)
-        .where(SupportRequest.status == status)
-    )
-    if urgency:
-        keys = keys.where(SupportRequest.urgency == urgency)
-    if language:
-        keys = keys.where(paging.speaks(PractitionerProfile.languages, language))
-    total = db.session.scalar(keys.with_only_columns(db.func.count()).order_by(None))
+    values = {
+        "status": status,
+        "urgency": urgency,
+        "language": paging.language_pattern(language) if language else None,
+        "limit": limit + 1,
+    }
+    total = db.session.scalar(_queue_count(bool(urgency), bool(language)), values)
     after = paging.decode(cursor)
     if after is not None:
-        keys = keys.where(
-            tuple_(_RANK, SupportRequest.created_at, SupportRequest.id) > tuple_(*after)
-        )
-    # The page's rows are chosen on the sort key alone; only they are joined and read.
-    page = (
-        keys.order_by(_RANK, SupportRequest.created_at, SupportRequest.id)
-        .limit(limit + 1)
-        .subquery()
-    )
+        values |= paging.after_values(after)
     rows = db.session.execute(
-        _QUEUE_ROWS.join(page, page.c.id == SupportRequest.id)
-        .add_columns(page.c.rank)
-        .order_by(page.c.rank, page.c.since, page.c.id)
+        _queue_page(bool(urgency), bool(language), after is not None), values
     ).all()
     next_cursor = None
     if len(rows) > limit:
@@ -107,6 +90,58 @@ def list_queue(
 
 
 _RANK = paging.urgency_rank(SupportRequest.urgency)
+
+
+def _queue_keys(by_urgency: bool, by_language: bool):
+    """The sort keys of the requests in a status under the filters used (values bound).
+
+    Only requests whose practitioner still has a profile are listed (as the rows' join).
+    """
+    keys = (
+        db.select(
+            SupportRequest.id.label("id"),
+            _RANK.label("rank"),
+            SupportRequest.created_at.label("since"),
+        )
+        .join(PractitionerProfile, PractitionerProfile.user_id == SupportRequest.practitioner_id)
+        .where(SupportRequest.status == bindparam("status"))
+    )
+    if by_urgency:
+        keys = keys.where(SupportRequest.urgency == bindparam("urgency"))
+    if by_language:
+        keys = keys.where(paging.speaks(PractitionerProfile.languages, bindparam("language")))
+    return keys
+
+
+@functools.cache
+def _queue_count(by_urgency: bool, by_language: bool):
+    return _queue_keys(by_urgency, by_language).with_only_columns(db.func.count())
+
+
+@functools.cache
+def _queue_page(by_urgency: bool, by_language: bool, after: bool):
+    """One page of the queue, built once per combination of filters (values bound).
+
+    The page's rows are chosen on the sort key alone; only they are joined and read.
+    """
+    keys = _queue_keys(by_urgency, by_language)
+    if after:
+        keys = keys.where(
+            tuple_(_RANK, SupportRequest.created_at, SupportRequest.id)
+            > paging.after_key(SupportRequest.created_at.type)
+        )
+    page = (
+        keys.order_by(_RANK, SupportRequest.created_at, SupportRequest.id)
+        .limit(bindparam("limit"))
+        .subquery()
+    )
+    return (
+        _QUEUE_ROWS.join(page, page.c.id == SupportRequest.id)
+        .add_columns(page.c.rank)
+        .order_by(page.c.rank, page.c.since, page.c.id)
+    )
+
+
 _QUEUE_ROWS = (
     db.select(
         SupportRequest.id,
