@@ -10,7 +10,7 @@ import functools
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, tuple_
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from matching.errors import NotFound
 from matching.extensions import db
@@ -179,47 +179,59 @@ def queue_counts() -> dict:
     return {"status": by_status, "open_by_urgency": open_by_urgency}
 
 
+# The request page's queries, built once. The request comes with its practitioner and
+# their profile in one query.
+_STORY_PEOPLE = (
+    db.select(SupportRequest, User)
+    .join(User, User.id == SupportRequest.practitioner_id)
+    .where(SupportRequest.id == bindparam("request_id"))
+    .options(joinedload(User.practitioner_profile))
+)
+_STORY_LISTENER = aliased(User)
+_STORY_PROPOSALS = (
+    db.select(
+        Proposal.id,
+        Proposal.round_id,
+        Proposal.start_at,
+        Proposal.score,
+        Proposal.status,
+        Proposal.never_again,
+        Proposal.reasons,
+        MatchingRound.created_at.label("round_at"),
+        _STORY_LISTENER.display_name.label("listener_name"),
+    )
+    .join(MatchingRound, MatchingRound.id == Proposal.round_id)
+    .join(_STORY_LISTENER, _STORY_LISTENER.id == Proposal.listener_id)
+    .where(Proposal.request_id == bindparam("request_id"))
+    .order_by(Proposal.id)
+)
+_STORY_MEETINGS = (
+    db.select(
+        Meeting.id,
+        Meeting.start_at,
+        Meeting.status,
+        Meeting.cancel_reason,
+        _STORY_LISTENER.display_name.label("listener_name"),
+        _STORY_LISTENER.id.label("listener_id"),
+    )
+    .join(_STORY_LISTENER, _STORY_LISTENER.id == Meeting.listener_id)
+    .where(Meeting.request_id == bindparam("request_id"))
+    .order_by(Meeting.start_at, Meeting.id)
+)
+
+
 def request_story(actor: User, request_id: int) -> dict:
     """A request for a coordinator: the person, the private note, proposals, meetings, feedback.
 
     Reading the private note is audited (without its text). The caller commits.
     """
-    req = db.session.get(SupportRequest, request_id)
-    if req is None:
+    found = db.session.execute(_STORY_PEOPLE, {"request_id": request_id}).first()
+    if found is None:
         raise NotFound("No such request.")
-    practitioner = db.session.get(User, req.practitioner_id)
+    req, practitioner = found
     profile = practitioner.practitioner_profile
-    listener = aliased(User)
-    proposals = db.session.execute(
-        db.select(
-            Proposal.id,
-            Proposal.round_id,
-            Proposal.start_at,
-            Proposal.score,
-            Proposal.status,
-            Proposal.never_again,
-            Proposal.reasons,
-            MatchingRound.created_at.label("round_at"),
-            listener.display_name.label("listener_name"),
-        )
-        .join(MatchingRound, MatchingRound.id == Proposal.round_id)
-        .join(listener, listener.id == Proposal.listener_id)
-        .where(Proposal.request_id == req.id)
-        .order_by(Proposal.id)
-    ).all()
-    meetings = db.session.execute(
-        db.select(
-            Meeting.id,
-            Meeting.start_at,
-            Meeting.status,
-            Meeting.cancel_reason,
-            listener.display_name.label("listener_name"),
-            listener.id.label("listener_id"),
-        )
-        .join(listener, listener.id == Meeting.listener_id)
-        .where(Meeting.request_id == req.id)
-        .order_by(Meeting.start_at, Meeting.id)
-    ).all()
+    proposals = db.session.execute(_STORY_PROPOSALS, {"request_id": req.id}).all()
+    meetings = db.session.execute(_STORY_MEETINGS, {"request_id": req.id}).all()
     feedback: dict[int, list] = {m.id: [] for m in meetings}
     if meetings:
         for row in db.session.execute(
