@@ -201,16 +201,22 @@ def list_meetings(
     actor: User, *, after: int | None = None, limit: int = 50
 ) -> tuple[list[Meeting], int | None]:
     """One page of the actor's meetings (a coordinator's: all), by id."""
-    query = db.select(Meeting).order_by(Meeting.id)
-    if actor.role != "coordinator":
-        query = query.where(
-            (Meeting.practitioner_id == actor.id) | (Meeting.listener_id == actor.id)
-        )
-    if after:
-        query = query.where(Meeting.id > after)
-    rows = list(db.session.scalars(query.limit(limit + 1)))
+    query = _page_query(actor.role != "coordinator", bool(after))
+    values = {"user_id": actor.id, "after": after, "limit": limit + 1}
+    rows = list(db.session.scalars(query, values))
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+@functools.cache
+def _page_query(mine: bool, after: bool):
+    """A page of meetings by id, built once per kind (values bound)."""
+    query = db.select(Meeting).order_by(Meeting.id).limit(bindparam("limit"))
+    if mine:
+        query = query.where(_attends())
+    if after:
+        query = query.where(Meeting.id > bindparam("after"))
+    return query
 
 
 def reschedule_meeting(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import current_app
 from sqlalchemy import bindparam
 
@@ -95,14 +97,30 @@ def withdraw_request(actor: User, request_id: int) -> None:
 def list_requests(
     status: str | None, *, after: int | None, limit: int = 50
 ) -> tuple[list, int | None]:
-    query = db.select(SupportRequest).order_by(SupportRequest.id)
-    if status:
-        query = query.where(SupportRequest.status == status)
-    if after:
-        query = query.where(SupportRequest.id > after)
-    rows = list(db.session.scalars(query.limit(limit + 1)))
+    query = _page_query(bool(status), bool(after))
+    values = {"status": status, "after": after, "limit": limit + 1}
+    rows = list(db.session.scalars(query, values))
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+@functools.cache
+def _page_query(by_status: bool, after: bool):
+    """A page of requests by id, built once per kind (values bound)."""
+    query = db.select(SupportRequest).order_by(SupportRequest.id).limit(bindparam("limit"))
+    if by_status:
+        query = query.where(SupportRequest.status == bindparam("status"))
+    if after:
+        query = query.where(SupportRequest.id > bindparam("after"))
+    return query
+
+
+# The latest meeting of each request on a page: one query for all of them.
+_MEETINGS_OF = (
+    db.select(Meeting)
+    .where(Meeting.request_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Meeting.id)
+)
 
 
 def record_note_views(actor: User, request_ids: list[int]) -> None:
@@ -121,9 +139,7 @@ def request_dicts(rows: list[SupportRequest], *, include_note: bool = False) -> 
     latest: dict[int, Meeting] = {}
     ids = [r.id for r in rows]
     if ids:
-        for meeting in db.session.scalars(
-            db.select(Meeting).where(Meeting.request_id.in_(ids)).order_by(Meeting.id)
-        ):
+        for meeting in db.session.scalars(_MEETINGS_OF, {"ids": ids}):
             latest[meeting.request_id] = meeting
     answers = []
     for req in rows:
