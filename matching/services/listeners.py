@@ -274,18 +274,25 @@ def _roster_query(kind: str | None, show: str, *, counting: bool = False):
         .where(Proposal.status == "pending")
         .scalar_subquery()
     )
-    rated = (
-        db.select(
-            Meeting.listener_id, func.count().label("n"), func.avg(Feedback.rating).label("mean")
+
+    # Ratings by the practitioners met, per listener on the page only: as subqueries of
+    # each row, which the database works out after choosing the page's rows.
+    def rated(value):
+        return (
+            db.select(value)
+            .select_from(Feedback)
+            .join(Meeting, Meeting.id == Feedback.meeting_id)
+            .where(Meeting.listener_id == User.id)
+            .where(Feedback.author_id == Meeting.practitioner_id)
+            .scalar_subquery()
         )
-        .join(Meeting, Meeting.id == Feedback.meeting_id)
-        .where(Feedback.author_id == Meeting.practitioner_id)
-        .group_by(Meeting.listener_id)
-        .subquery()
-    )
+
     return (
-        query.add_columns(pending.label("pending"), rated.c.n.label("ratings"), rated.c.mean)
-        .outerjoin(rated, rated.c.listener_id == User.id)
+        query.add_columns(
+            pending.label("pending"),
+            rated(func.count()).label("ratings"),
+            rated(func.avg(Feedback.rating)).label("mean"),
+        )
         .order_by(func.lower(User.display_name), User.id)
         .offset(bindparam("offset"))
         .limit(bindparam("limit"))
