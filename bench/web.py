@@ -23,6 +23,16 @@ What it does, in a bounded time and on loopback only:
 `make bench` runs it after bench/matching.py and installs wrk if it is missing. The
 figures of record are in the README ("Speed of the pages"). The exit status is 1 when a
 page answered with errors.
+
+    python bench/web.py --in-process --reuse     # quiet: CPU time and queries per page
+
+With --in-process there is no gunicorn and no wrk: each page is asked for --times
+times through the test client of the same app, signed in as the same people, and the
+mean CPU time per request (time.process_time), wall time and SQL statements are
+printed next to the bare route's. On a shared machine those figures move far less
+than wrk's, so they are what to compare changes with; the bare route's CPU time over a
+page's bounds that page's share of the bare route's req/s under gunicorn. --reuse keeps
+a database seeded by an earlier run (and its round) instead of seeding it again.
 """
 
 from __future__ import annotations
