@@ -44,14 +44,21 @@ def load_user(user_key: str) -> User | None:
     return user
 
 
+# The cookie also names the role signed in, as a hint only: it says which profile to
+# read with the user (a wrong or missing hint costs one query later, nothing else).
+ROLE_HINT = "role"
+PROFILES = {"practitioner": User.practitioner_profile, "listener": User.listener_profile}
+
+
 @functools.cache
-def _session_lookup(consent_version: str):
+def _session_lookup(consent_version: str, role_hint: str | None = None):
     """A session's user, times, and whether the user accepted this consent version.
 
     Every signed-in page runs it, so it is one query, built once (building a statement
-    costs about as much as running it).
+    costs about as much as running it); a practitioner's or listener's profile, which
+    nearly all their pages read, comes with it.
     """
-    return (
+    query = (
         db.select(
             User,
             UserSession.id,
@@ -62,15 +69,19 @@ def _session_lookup(consent_version: str):
         .join(UserSession, UserSession.user_id == User.id)
         .where(UserSession.key_hash == bindparam("key_hash"))
     )
+    if role_hint in PROFILES:
+        query = query.options(joinedload(PROFILES[role_hint]))
+    return query
 
 
 def session_user(raw) -> User | None:
     """The user of the live session record for a cookie's key; refreshes its last use now and then."""
     if not isinstance(raw, str) or not raw or len(raw) > 200:
         return None
-    found = db.session.execute(
-        _session_lookup(consent.current_version()), {"key_hash": hash_secret(raw)}
-    ).first()
+    hint = session.get(ROLE_HINT)
+    known = hint if isinstance(hint, str) and hint in PROFILES else None
+    lookup = _session_lookup(consent.current_version(), known)
+    found = db.session.execute(lookup, {"key_hash": hash_secret(raw)}).first()
     if found is None:
         return None
     user, session_id, created_at, last_seen_at, accepted = found
@@ -99,6 +110,7 @@ def begin_browser_session(user: User) -> None:
     db.session.commit()
     session.clear()
     session[SESSION_KEY] = raw
+    session[ROLE_HINT] = user.role
     login_user(user)
 
 
