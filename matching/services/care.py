@@ -96,6 +96,17 @@ def _recent_query():
 
 
 @functools.cache
+def _prompt_query():
+    """The latest debrief's status and time (or nulls) and recent_conversations' count."""
+    latest = _latest_debrief_query().subquery()
+    return db.select(
+        db.select(latest.c.status).scalar_subquery(),
+        db.select(latest.c.created_at).scalar_subquery(),
+        _recent_query().scalar_subquery(),
+    )
+
+
+@functools.cache
 def _latest_debrief_query():
     return (
         db.select(DebriefRequest)
@@ -114,14 +125,14 @@ def debrief_prompt(user: User, *, now: datetime | None = None) -> dict | None:
     if user.role != "listener":
         return None
     now = now or now_utc()
-    latest = latest_debrief(user)
-    if latest is not None and latest.status == "open":
-        return {"state": "asked", "since": latest.created_at}
-    held = recent_conversations(user, now=now)
     cfg = current_app.config
-    recent = latest is not None and latest.created_at > now - timedelta(
-        days=cfg["DEBRIEF_WITHIN_DAYS"]
-    )
+    since = now - timedelta(days=cfg["DEBRIEF_WITHIN_DAYS"])
+    # The latest debrief and the conversations held lately, in one query.
+    values = {"listener_id": user.id, "since": since, "now": now}
+    status, asked_at, held = db.session.execute(_prompt_query(), values).one()
+    if status == "open":
+        return {"state": "asked", "since": asked_at}
+    recent = asked_at is not None and asked_at > since
     if held >= cfg["DEBRIEF_AFTER_SESSIONS"] and not recent:
         return {"state": "offer", "held": held, "days": cfg["DEBRIEF_WITHIN_DAYS"]}
     return None
