@@ -23,6 +23,16 @@ What it does, in a bounded time and on loopback only:
 `make bench` runs it after bench/matching.py and installs wrk if it is missing. The
 figures of record are in the README ("Speed of the pages"). The exit status is 1 when a
 page answered with errors.
+
+    python bench/web.py --in-process --reuse     # quiet: CPU time and queries per page
+
+With --in-process there is no gunicorn and no wrk: each page is asked for --times
+times through the test client of the same app, signed in as the same people, and the
+mean CPU time per request (time.process_time), wall time and SQL statements are
+printed next to the bare route's. On a shared machine those figures move far less
+than wrk's, so they are what to compare changes with; the bare route's CPU time over a
+page's bounds that page's share of the bare route's req/s under gunicorn. --reuse keeps
+a database seeded by an earlier run (and its round) instead of seeding it again.
 """
 
 from __future__ import annotations
@@ -351,12 +361,29 @@ def seed(app, n_requests: int, n_listeners: int) -> dict:
         # Fresh tables have no planner statistics yet; autovacuum would gather them soon.
         db.session.execute(db.text("ANALYZE"))
         db.session.commit()
+    return seeded_ids(app)
+
+
+def seeded_ids(app) -> dict | None:
+    """The ids the measurements need, or None when the database holds no seeded programme."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from matching.extensions import db
+    from matching.models import SupportRequest, User
+
+    with app.app_context():
+        try:
+            seeded = db.session.scalar(
+                db.select(User.id).where(User.email == "leo@bench.example.org")
+            )
+        except SQLAlchemyError:
+            return None
         noted = db.session.scalar(
             db.select(SupportRequest.id)
             .where(SupportRequest.note != "")
             .order_by(SupportRequest.id)
         )
-        return {"request_with_note": noted}
+        return {"request_with_note": noted} if seeded else None
 
 
 # --- the server and the people --------------------------------------------------------------
@@ -459,8 +486,20 @@ def main() -> int:
     # Pages spend much of their time waiting for PostgreSQL: threads overlap those waits.
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--only", default="", help="comma-separated page names to measure")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="no gunicorn or wrk: CPU time and queries per request in this process",
+    )
+    parser.add_argument("--times", type=int, default=50, help="requests per page with --in-process")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database when it is already seeded (the figures then include "
+        "whatever earlier runs wrote)",
+    )
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
+    if shutil.which("wrk") is None and not args.in_process:
         raise SystemExit("wrk is not installed: apt-get install wrk (make bench does it)")
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -470,7 +509,16 @@ def main() -> int:
         "OUTBOX_DELIVER_AFTER_COMMIT": "false",
         "MAIL_OUTBOX_DIR": str(ROOT / "instance" / "bench-outbox"),
     }
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "MAIL_OUTBOX_DIR")})
+    if not env.get("REDIS_URL"):
+        # A loopback benchmark signs in three times: counting failures per worker will do.
+        env["LOGIN_LIMITS_IN_MEMORY"] = "true"
+    os.environ.update(
+        {
+            k: env[k]
+            for k in ("DATABASE_URL", "SECRET_KEY", "MAIL_OUTBOX_DIR", "LOGIN_LIMITS_IN_MEMORY")
+            if k in env
+        }
+    )
     os.environ["OUTBOX_DELIVER_AFTER_COMMIT"] = "false"
 
     from flask_migrate import upgrade
@@ -478,16 +526,25 @@ def main() -> int:
     from matching import create_app
 
     started = time.perf_counter()
-    log(f"database: {url.rsplit('@', 1)[-1]} (dropped and made again)")
-    recreate_database(url)
     app = create_app()
-    with app.app_context():
-        upgrade()
-    ids = seed(app, args.requests, args.listeners)
-    log(
-        f"seeded {args.requests} open requests, {args.listeners} listeners and history "
-        f"in {time.perf_counter() - started:.1f} s"
-    )
+    ids = seeded_ids(app) if args.reuse else None
+    if ids is None:
+        log(f"database: {url.rsplit('@', 1)[-1]} (dropped and made again)")
+        recreate_database(url)
+        app = create_app()
+        with app.app_context():
+            upgrade()
+        ids = seed(app, args.requests, args.listeners)
+        log(
+            f"seeded {args.requests} open requests, {args.listeners} listeners and history "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+    else:
+        log(f"database: {url.rsplit('@', 1)[-1]} (kept as seeded before: --reuse)")
+        with app.app_context():
+            upgrade()
+    if args.in_process:
+        return measure_in_process(ids, args)
 
     server, base = start_gunicorn(env, args.workers, args.threads)
     try:
@@ -498,6 +555,34 @@ def main() -> int:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def page_list(round_id: int, ids: dict) -> list[tuple[str, str, str]]:
+    """The measured pages: name, path and who asks (the baseline first)."""
+    return [
+        ("bare route (baseline)", "/bench/bare", "nobody"),
+        ("overview", "/coordinator/", "coordinator"),
+        ("queue", "/coordinator/queue", "coordinator"),
+        ("queue, urgent", "/coordinator/queue?urgency=urgent", "coordinator"),
+        ("request page", f"/coordinator/requests/{ids['request_with_note']}", "coordinator"),
+        ("round review", f"/coordinator/rounds/{round_id}", "coordinator"),
+        (
+            "round, urgent pending",
+            f"/coordinator/rounds/{round_id}?status=pending&urgency=urgent",
+            "coordinator",
+        ),
+        ("rounds list", "/coordinator/rounds", "coordinator"),
+        ("listeners", "/coordinator/listeners", "coordinator"),
+        ("listeners, search", "/coordinator/listeners?q=es", "coordinator"),
+        ("dashboard", "/coordinator/reports", "coordinator"),
+        ("chart: requests", "/coordinator/reports/requests.svg", "coordinator"),
+        ("chart: load", "/coordinator/reports/load.svg", "coordinator"),
+        ("CSV", "/coordinator/reports/programme.csv", "coordinator"),
+        ("practitioner home", "/practitioner/", "practitioner"),
+        ("listener home", "/listener/", "listener"),
+        ("API open requests", "/api/v1/requests?status=open", "api"),
+        ("API meetings", "/api/v1/meetings", "api"),
+    ]
 
 
 def measure(app, base: str, ids: dict, args) -> int:
@@ -534,31 +619,14 @@ def measure(app, base: str, ids: dict, args) -> int:
         f"{stats.get('build_seconds', 0) + stats.get('solve_seconds', 0):.2f} s"
     )
 
-    session = {"Cookie": cookie}
-    pages = [
-        ("bare route (baseline)", "/bench/bare", {}),
-        ("overview", "/coordinator/", session),
-        ("queue", "/coordinator/queue", session),
-        ("queue, urgent", "/coordinator/queue?urgency=urgent", session),
-        ("request page", f"/coordinator/requests/{ids['request_with_note']}", session),
-        ("round review", f"/coordinator/rounds/{round_id}", session),
-        (
-            "round, urgent pending",
-            f"/coordinator/rounds/{round_id}?status=pending&urgency=urgent",
-            session,
-        ),
-        ("rounds list", "/coordinator/rounds", session),
-        ("listeners", "/coordinator/listeners", session),
-        ("listeners, search", "/coordinator/listeners?q=es", session),
-        ("dashboard", "/coordinator/reports", session),
-        ("chart: requests", "/coordinator/reports/requests.svg", session),
-        ("chart: load", "/coordinator/reports/load.svg", session),
-        ("CSV", "/coordinator/reports/programme.csv", session),
-        ("practitioner home", "/practitioner/", {"Cookie": pia}),
-        ("listener home", "/listener/", {"Cookie": leo}),
-        ("API open requests", "/api/v1/requests?status=open", {"Authorization": f"Bearer {token}"}),
-        ("API meetings", "/api/v1/meetings", {"Authorization": f"Bearer {token}"}),
-    ]
+    who = {
+        "nobody": {},
+        "coordinator": {"Cookie": cookie},
+        "practitioner": {"Cookie": pia},
+        "listener": {"Cookie": leo},
+        "api": {"Authorization": f"Bearer {token}"},
+    }
+    pages = [(name, path, who[person]) for name, path, person in page_list(round_id, ids)]
     if args.only:
         wanted = {name.strip() for name in args.only.split(",")}
         pages = [p for p in pages if p[0] in wanted or p[0].startswith("bare")]
@@ -621,6 +689,119 @@ def measure(app, base: str, ids: dict, args) -> int:
     on_target = sum(1 for r in results[1:] if "on target" in _verdict(r, baseline))
     print(f"\n{on_target} of {len(results) - 1} pages on every target.")
     return 1 if failed else 0
+
+
+# --- in process ------------------------------------------------------------------------------
+
+
+def measure_in_process(ids: dict, args) -> int:
+    """Each page --times times through the test client of the app gunicorn would serve.
+
+    Quiet where wrk is noisy: the CPU time this process spends per request
+    (time.process_time, so other work on the machine barely moves it), the wall time, the
+    SQL statements per request and the answer's size, next to the bare route measured the
+    same way. PostgreSQL's own work shows in the wall time, not in the CPU time.
+    """
+    import gc
+
+    from sqlalchemy import event
+
+    from bench.web_app import app
+    from matching.extensions import db
+    from matching.models import MatchingRound
+
+    def signed_in(email: str):
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        answer = client.post(
+            "/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf}
+        )
+        if answer.status_code != 302:
+            raise SystemExit(f"could not sign in as {email}")
+        return client
+
+    coordinator = signed_in("coord@bench.example.org")
+    clients = {
+        "nobody": (app.test_client(), {}),
+        "coordinator": (coordinator, {}),
+        "practitioner": (signed_in("pia@bench.example.org"), {}),
+        "listener": (signed_in("leo@bench.example.org"), {}),
+    }
+    answer = app.test_client().post(
+        "/api/v1/tokens", json={"email": "coord@bench.example.org", "password": PASSWORD}
+    )
+    clients["api"] = (app.test_client(), {"Authorization": f"Bearer {answer.json['token']}"})
+
+    with app.app_context():
+        round_id = db.session.scalar(db.select(MatchingRound.id).order_by(MatchingRound.id))
+    if round_id is None:
+        page = coordinator.get("/coordinator/rounds").get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        clock = time.perf_counter()
+        coordinator.post("/coordinator/rounds", data={"csrf_token": csrf})
+        log(f"round through the page: {time.perf_counter() - clock:.2f} s")
+        with app.app_context():
+            round_id = db.session.scalar(db.select(MatchingRound.id).order_by(MatchingRound.id))
+
+    pages = page_list(round_id, ids)
+    if args.only:
+        wanted = {name.strip() for name in args.only.split(",")}
+        pages = [p for p in pages if p[0] in wanted or p[0].startswith("bare")]
+
+    with app.app_context():
+        engine = db.engine
+    box = {"n": 0}
+
+    def count(*_args, **_kwargs):
+        box["n"] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    results = []
+    try:
+        for name, path, person in pages:
+            client, headers = clients[person]
+            for _ in range(3):  # warm caches, pools and compiled statements
+                first = client.get(path, headers=headers)
+            if first.status_code != 200:
+                raise SystemExit(f"{name}: HTTP {first.status_code}")
+            gc.collect()
+            box["n"] = 0
+            cpu, wall = time.process_time(), time.perf_counter()
+            for _ in range(args.times):
+                client.get(path, headers=headers)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            results.append(
+                {
+                    "name": name,
+                    "bytes": len(first.get_data()),
+                    "cpu": cpu / args.times * 1000,
+                    "wall": wall / args.times * 1000,
+                    "queries": box["n"] / args.times,
+                }
+            )
+            log(f"  {name}: {results[-1]['cpu']:.1f} ms CPU, {results[-1]['queries']:.0f} queries")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    bare = results[0]["cpu"]
+    print(
+        f"in process, {args.times} requests per page; "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}"
+    )
+    header = f"{'page':24} {'size':>8} {'CPU ms':>7} {'bare/it':>7} {'wall ms':>7} {'queries':>7}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r['name']:24} {r['bytes'] / 1024:7.1f}K {r['cpu']:7.2f} {bare / r['cpu']:6.0%} "
+            f"{r['wall']:7.2f} {r['queries']:7.1f}"
+        )
+    print(
+        "\nbare/it: the bare route's CPU time over the page's, what bounds the page's share "
+        "of the bare route's req/s under gunicorn (target 50 %)."
+    )
+    return 0
 
 
 def _verdict(r: dict, baseline: float) -> str:

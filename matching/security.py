@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import bindparam
+from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from matching.errors import Malformed, NotAllowed, Unauthenticated
@@ -32,31 +35,68 @@ def load_user(user_key: str) -> User | None:
     user_id, _, _ = user_key.partition(":")
     if not user_id.isdigit():
         return None
-    row = session_record(session.get(SESSION_KEY))
-    if row is None or row.user_id != int(user_id) or not row.user.active:
+    user = session_user(session.get(SESSION_KEY))
+    if user is None or user.id != int(user_id) or not user.active:
         return None
-    return row.user
+    return user
 
 
-def session_record(raw) -> UserSession | None:
-    """The live session record for a cookie's key; refreshes its last use now and then."""
+# The cookie also names the role signed in, as a hint only: it says which profile to
+# read with the user (a wrong or missing hint costs one query later, nothing else).
+ROLE_HINT = "role"
+PROFILES = {"practitioner": User.practitioner_profile, "listener": User.listener_profile}
+
+
+@functools.cache
+def _session_lookup(consent_version: str, role_hint: str | None = None):
+    """A session's user, times, and whether the user accepted this consent version.
+
+    Every signed-in page runs it, so it is one query, built once (building a statement
+    costs about as much as running it); a practitioner's or listener's profile, which
+    nearly all their pages read, comes with it.
+    """
+    query = (
+        db.select(
+            User,
+            UserSession.id,
+            UserSession.created_at,
+            UserSession.last_seen_at,
+            consent.accepted_current(User.id, consent_version),
+        )
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.key_hash == bindparam("key_hash"))
+    )
+    if role_hint in PROFILES:
+        query = query.options(joinedload(PROFILES[role_hint]))
+    return query
+
+
+def session_user(raw) -> User | None:
+    """The user of the live session record for a cookie's key; refreshes its last use now and then."""
     if not isinstance(raw, str) or not raw or len(raw) > 200:
         return None
-    row = db.session.scalar(db.select(UserSession).where(UserSession.key_hash == hash_secret(raw)))
-    if row is None:
+    hint = session.get(ROLE_HINT)
+    known = hint if isinstance(hint, str) and hint in PROFILES else None
+    lookup = _session_lookup(consent.current_version(), known)
+    found = db.session.execute(lookup, {"key_hash": hash_secret(raw)}).first()
+    if found is None:
         return None
+    user, session_id, created_at, last_seen_at, accepted = found
     cfg = current_app.config
     now = now_utc()
-    if now - row.last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
+    if now - last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
         return None
-    if now - row.created_at > timedelta(hours=cfg["SESSION_MAX_HOURS"]):
+    if now - created_at > timedelta(hours=cfg["SESSION_MAX_HOURS"]):
         return None
-    if now - row.last_seen_at >= TOUCH_EVERY:
+    consent.remember_accepted(user.id, accepted)
+    if now - last_seen_at >= TOUCH_EVERY:
         # Users are loaded before any view runs (register below), so this commit holds
         # nothing but the touch.
-        row.last_seen_at = now
+        db.session.execute(
+            db.update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)
+        )
         db.session.commit()
-    return row
+    return user
 
 
 def begin_browser_session(user: User) -> None:
@@ -65,6 +105,7 @@ def begin_browser_session(user: User) -> None:
     db.session.commit()
     session.clear()
     session[SESSION_KEY] = raw
+    session[ROLE_HINT] = user.role
     login_user(user)
 
 
@@ -80,11 +121,27 @@ def end_browser_session() -> None:
     session.clear()
 
 
+@functools.cache
+def _token_lookup(consent_version: str):
+    """A token with its user, and whether the user accepted this consent version: one query."""
+    return (
+        db.select(ApiToken, consent.accepted_current(ApiToken.user_id, consent_version))
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+        .options(joinedload(ApiToken.user))
+    )
+
+
 def token_user(raw: str) -> tuple[User, ApiToken] | None:
     """Find the live token and its user for a raw bearer token."""
-    row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == hash_secret(raw)))
-    if row is None or row.revoked_at is not None or row.expires_at <= now_utc():
+    found = db.session.execute(
+        _token_lookup(consent.current_version()), {"token_hash": hash_secret(raw)}
+    ).first()
+    if found is None:
         return None
+    row, accepted = found
+    if row.revoked_at is not None or row.expires_at <= now_utc():
+        return None
+    consent.remember_accepted(row.user_id, accepted)
     if not row.user.active:
         return None
     return row.user, row

@@ -52,6 +52,13 @@ PART_LABELS = {
     "earliness": "soon",
     "load": "light week",
 }
+
+
+def score_parts(parts: dict) -> str:
+    """A proposal's score by part, as coordinators read it: "same field 30, topics 12"."""
+    return ", ".join(f"{PART_LABELS.get(name, name)} {points}" for name, points in parts.items())
+
+
 PER_PAGE = 50
 # A proposal's row carries three times, its reasons and a note, a listener's row a
 # form: shorter pages, quicker to read and to serve.
@@ -349,7 +356,7 @@ def round_detail(round_id: int):
         unmatched=unmatched,
         unmatched_page=unmatched_page,
         unmatched_more=offset + WAITING_PER_PAGE < len(matching_round.unmatched),
-        part_labels=PART_LABELS,
+        score_parts=score_parts,
         urgencies=URGENCIES,
         bulk_limit=rounds_service.BULK_LIMIT,
         now=now_utc(),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from sqlalchemy import bindparam
 from sqlalchemy.orm import selectinload
 
 from matching.errors import Conflict, NotAllowed, NotFound
@@ -35,11 +37,7 @@ def week_load(user: User, *, now: datetime | None = None) -> dict:
     zone = ZoneInfo(user.timezone)
     monday, start, end = _local_week(zone, now)
     starts = db.session.scalars(
-        db.select(Meeting.start_at)
-        .where(Meeting.listener_id == user.id)
-        .where(Meeting.status.in_(HELD))
-        .where(Meeting.start_at >= start)
-        .where(Meeting.start_at < end)
+        _week_query(), {"listener_id": user.id, "start": start, "end": end}
     ).all()
     per_day = {monday + timedelta(days=n): 0 for n in range(7)}
     for start_at in starts:
@@ -60,20 +58,59 @@ def recent_conversations(user: User, *, now: datetime | None = None) -> int:
     """How many conversations the listener has held within DEBRIEF_WITHIN_DAYS."""
     now = now or now_utc()
     since = now - timedelta(days=current_app.config["DEBRIEF_WITHIN_DAYS"])
-    return db.session.scalar(
-        db.select(db.func.count())
-        .select_from(Meeting)
-        .where(Meeting.listener_id == user.id)
-        .where(Meeting.status.in_(("scheduled", "completed")))
-        .where(Meeting.end_at > since)
-        .where(Meeting.end_at <= now)
-    )
+    return db.session.scalar(_recent_query(), {"listener_id": user.id, "since": since, "now": now})
 
 
 def latest_debrief(user: User) -> DebriefRequest | None:
-    return db.session.scalar(
+    return db.session.scalar(_latest_debrief_query(), {"listener_id": user.id})
+
+
+# Built once each: the listener's home runs them on every view.
+
+
+def _at(name: str):
+    return bindparam(name, type_=Meeting.start_at.type)
+
+
+@functools.cache
+def _week_query():
+    return (
+        db.select(Meeting.start_at)
+        .where(Meeting.listener_id == bindparam("listener_id"))
+        .where(Meeting.status.in_(HELD))
+        .where(Meeting.start_at >= _at("start"))
+        .where(Meeting.start_at < _at("end"))
+    )
+
+
+@functools.cache
+def _recent_query():
+    return (
+        db.select(db.func.count())
+        .select_from(Meeting)
+        .where(Meeting.listener_id == bindparam("listener_id"))
+        .where(Meeting.status.in_(("scheduled", "completed")))
+        .where(Meeting.end_at > _at("since"))
+        .where(Meeting.end_at <= _at("now"))
+    )
+
+
+@functools.cache
+def _prompt_query():
+    """The latest debrief's status and time (or nulls) and recent_conversations' count."""
+    latest = _latest_debrief_query().subquery()
+    return db.select(
+        db.select(latest.c.status).scalar_subquery(),
+        db.select(latest.c.created_at).scalar_subquery(),
+        _recent_query().scalar_subquery(),
+    )
+
+
+@functools.cache
+def _latest_debrief_query():
+    return (
         db.select(DebriefRequest)
-        .where(DebriefRequest.listener_id == user.id)
+        .where(DebriefRequest.listener_id == bindparam("listener_id"))
         .order_by(DebriefRequest.created_at.desc(), DebriefRequest.id.desc())
         .limit(1)
     )
@@ -88,14 +125,14 @@ def debrief_prompt(user: User, *, now: datetime | None = None) -> dict | None:
     if user.role != "listener":
         return None
     now = now or now_utc()
-    latest = latest_debrief(user)
-    if latest is not None and latest.status == "open":
-        return {"state": "asked", "since": latest.created_at}
-    held = recent_conversations(user, now=now)
     cfg = current_app.config
-    recent = latest is not None and latest.created_at > now - timedelta(
-        days=cfg["DEBRIEF_WITHIN_DAYS"]
-    )
+    since = now - timedelta(days=cfg["DEBRIEF_WITHIN_DAYS"])
+    # The latest debrief and the conversations held lately, in one query.
+    values = {"listener_id": user.id, "since": since, "now": now}
+    status, asked_at, held = db.session.execute(_prompt_query(), values).one()
+    if status == "open":
+        return {"state": "asked", "since": asked_at}
+    recent = asked_at is not None and asked_at > since
     if held >= cfg["DEBRIEF_AFTER_SESSIONS"] and not recent:
         return {"state": "offer", "held": held, "days": cfg["DEBRIEF_WITHIN_DAYS"]}
     return None
@@ -116,14 +153,18 @@ def request_debrief(user: User, *, now: datetime | None = None) -> DebriefReques
 
 def open_debriefs(limit: int = 50) -> list[DebriefRequest]:
     """Debrief requests waiting for a coordinator, oldest first."""
-    return list(
-        db.session.scalars(
-            db.select(DebriefRequest)
-            .where(DebriefRequest.status == "open")
-            .options(selectinload(DebriefRequest.listener))
-            .order_by(DebriefRequest.created_at, DebriefRequest.id)
-            .limit(limit)
-        )
+    return list(db.session.scalars(_open_debriefs_query(), {"limit": limit}))
+
+
+@functools.cache
+def _open_debriefs_query():
+    """Built once: the overview runs it on every view."""
+    return (
+        db.select(DebriefRequest)
+        .where(DebriefRequest.status == "open")
+        .options(selectinload(DebriefRequest.listener))
+        .order_by(DebriefRequest.created_at, DebriefRequest.id)
+        .limit(bindparam("limit"))
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import g, has_app_context
+from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 
 from matching import consent_text
@@ -36,21 +38,36 @@ def check_version(version: str, field: str = "version") -> str:
     return version
 
 
+def accepted_current(user_id, version: str | None = None) -> ColumnElement[bool]:
+    """A SQL condition: this user (an id or an id column) accepted the current version."""
+    return (
+        db.select(Consent.id)
+        .where(Consent.user_id == user_id)
+        .where(Consent.version == (version or current_version()))
+        .exists()
+    )
+
+
+def remember_accepted(user_id: int, accepted: bool) -> None:
+    """Keep, for this request only, what the sign-in's own query found (saves a query)."""
+    g.consent_found = (user_id, current_version(), accepted)
+
+
 def needs_consent(user: User) -> bool:
     """True while a practitioner or listener has not accepted the current version."""
     if user.role not in CONSENTING_ROLES:
         return False
-    accepted = db.session.scalar(
-        db.select(Consent.id)
-        .where(Consent.user_id == user.id)
-        .where(Consent.version == current_version())
-    )
-    return accepted is None
+    found = g.get("consent_found") if has_app_context() else None
+    if found is not None and found[:2] == (user.id, current_version()):
+        return not found[2]
+    return not db.session.scalar(db.select(accepted_current(user.id)))
 
 
 def accept(user: User, version: str, *, now: datetime | None = None) -> Consent:
     """Record that the person agreed to this (current) version; agreeing twice changes nothing."""
     check_version(version)
+    if has_app_context():
+        g.pop("consent_found", None)
     existing = db.session.scalar(
         db.select(Consent).where(Consent.user_id == user.id).where(Consent.version == version)
     )

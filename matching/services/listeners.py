@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
 from sqlalchemy.orm import selectinload
 
 from matching.errors import Invalid, NotFound
@@ -118,6 +119,29 @@ def verify_listener(actor: User, listener_id: int, until: date) -> dict:
     return listener_dict(user, booked.get(user.id, 0), pending.get(user.id, 0))
 
 
+@functools.cache
+def _counts_query():
+    verified = ListenerProfile.verified_at.is_not(None)
+    return (
+        db.select(
+            func.count(),
+            func.count().filter(ListenerProfile.verified_at.is_(None)),
+            func.count().filter(
+                verified,
+                ListenerProfile.training_valid_until
+                <= bindparam("soon", type_=ListenerProfile.training_valid_until.type),
+            ),
+            func.count().filter(
+                ListenerProfile.paused_until
+                > bindparam("now", type_=ListenerProfile.paused_until.type)
+            ),
+        )
+        .select_from(ListenerProfile)
+        .join(User, User.id == ListenerProfile.user_id)
+        .where(User.active.is_(True))
+    )
+
+
 def listener_counts(now: datetime | None = None) -> dict:
     """Listeners in total, unverified, with training expiring soon or expired, paused.
 
@@ -125,18 +149,7 @@ def listener_counts(now: datetime | None = None) -> dict:
     """
     now = now or now_utc()
     soon = now.date() + timedelta(days=EXPIRING_DAYS)
-    verified = ListenerProfile.verified_at.is_not(None)
-    row = db.session.execute(
-        db.select(
-            func.count(),
-            func.count().filter(ListenerProfile.verified_at.is_(None)),
-            func.count().filter(verified, ListenerProfile.training_valid_until <= soon),
-            func.count().filter(ListenerProfile.paused_until > now),
-        )
-        .select_from(ListenerProfile)
-        .join(User, User.id == ListenerProfile.user_id)
-        .where(User.active.is_(True))
-    ).one()
+    row = db.session.execute(_counts_query(), {"now": now, "soon": soon}).one()
     return {"total": row[0], "unverified": row[1], "expiring": row[2], "paused": row[3]}
 
 
@@ -156,73 +169,23 @@ def roster(
     and this week's sessions of the listeners on the page.
     """
     now = now or now_utc()
-    pending = (
-        db.select(func.count())
-        .where(Proposal.listener_id == User.id)
-        .where(Proposal.status == "pending")
-        .scalar_subquery()
-    )
-    query = (
-        db.select(
-            User.id,
-            User.display_name,
-            User.email,
-            User.timezone,
-            ListenerProfile.organization,
-            ListenerProfile.languages,
-            ListenerProfile.verified_at,
-            ListenerProfile.training_valid_until,
-            ListenerProfile.paused_until,
-            ListenerProfile.max_sessions_per_week,
-            ListenerProfile.max_sessions_per_day,
-        )
-        .join(ListenerProfile, ListenerProfile.user_id == User.id)
-        .where(User.role == "listener")
-        .where(User.active.is_(True))
-    )
+    soon = now.date() + timedelta(days=EXPIRING_DAYS)
+    show = show if show in ROSTER_FILTERS else "all"
     term = search.strip()[:80]
+    values = {"now": now, "soon": soon, "offset": (page - 1) * per_page, "limit": per_page}
+    kind = None
     if term:
         pattern = "%" + term.replace("\\", "").replace("%", "").replace("_", "") + "%"
         if len(term) == 2 and term.isalpha():
             # Two letters: a language code, or the start of a name (not any e-mail
             # that happens to hold them).
-            conditions = [
-                paging.speaks(ListenerProfile.languages, term.lower()),
-                User.display_name.ilike(pattern[1:]),
-            ]
+            kind = "language"
+            values |= {"language": paging.language_pattern(term.lower()), "term": pattern[1:]}
         else:
-            conditions = [
-                User.display_name.ilike(pattern),
-                User.email.ilike(pattern),
-                ListenerProfile.organization.ilike(pattern),
-            ]
-        query = query.where(or_(*conditions))
-    soon = now.date() + timedelta(days=EXPIRING_DAYS)
-    if show == "unverified":
-        query = query.where(ListenerProfile.verified_at.is_(None))
-    elif show == "expiring":
-        query = query.where(ListenerProfile.verified_at.is_not(None)).where(
-            ListenerProfile.training_valid_until <= soon
-        )
-    elif show == "paused":
-        query = query.where(ListenerProfile.paused_until > now)
-    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
-    rated = (
-        db.select(
-            Meeting.listener_id, func.count().label("n"), func.avg(Feedback.rating).label("mean")
-        )
-        .join(Meeting, Meeting.id == Feedback.meeting_id)
-        .where(Feedback.author_id == Meeting.practitioner_id)
-        .group_by(Meeting.listener_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        query.add_columns(pending.label("pending"), rated.c.n.label("ratings"), rated.c.mean)
-        .outerjoin(rated, rated.c.listener_id == User.id)
-        .order_by(func.lower(User.display_name), User.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
+            kind = "text"
+            values |= {"term": pattern}
+    total = db.session.scalar(_roster_query(kind, show, counting=True), values)
+    rows = db.session.execute(_roster_query(kind, show), values).all()
     weeks = {r.id: _local_week(now, r.timezone) for r in rows}
     this_week = _sessions_in_weeks(weeks)
     items = []
@@ -252,6 +215,90 @@ def roster(
     return paging.Page(items=items, next=str(page + 1) if has_next else None, total=total)
 
 
+@functools.cache
+def _roster_query(kind: str | None, show: str, *, counting: bool = False):
+    """The roster's rows (or their number) for a kind of search and a filter, values bound.
+
+    kind is None, "language" (two letters: a language code or the start of a name) or
+    "text" (name, e-mail or organisation).
+    """
+    now = bindparam("now", type_=ListenerProfile.paused_until.type)
+    soon = bindparam("soon", type_=ListenerProfile.training_valid_until.type)
+    query = (
+        db.select(
+            User.id,
+            User.display_name,
+            User.email,
+            User.timezone,
+            ListenerProfile.organization,
+            ListenerProfile.languages,
+            ListenerProfile.verified_at,
+            ListenerProfile.training_valid_until,
+            ListenerProfile.paused_until,
+            ListenerProfile.max_sessions_per_week,
+            ListenerProfile.max_sessions_per_day,
+        )
+        .join(ListenerProfile, ListenerProfile.user_id == User.id)
+        .where(User.role == "listener")
+        .where(User.active.is_(True))
+    )
+    term = bindparam("term")
+    if kind == "language":
+        query = query.where(
+            or_(
+                paging.speaks(ListenerProfile.languages, bindparam("language")),
+                User.display_name.ilike(term),
+            )
+        )
+    elif kind == "text":
+        query = query.where(
+            or_(
+                User.display_name.ilike(term),
+                User.email.ilike(term),
+                ListenerProfile.organization.ilike(term),
+            )
+        )
+    if show == "unverified":
+        query = query.where(ListenerProfile.verified_at.is_(None))
+    elif show == "expiring":
+        query = query.where(ListenerProfile.verified_at.is_not(None)).where(
+            ListenerProfile.training_valid_until <= soon
+        )
+    elif show == "paused":
+        query = query.where(ListenerProfile.paused_until > now)
+    if counting:
+        return query.with_only_columns(func.count()).order_by(None)
+    pending = (
+        db.select(func.count())
+        .where(Proposal.listener_id == User.id)
+        .where(Proposal.status == "pending")
+        .scalar_subquery()
+    )
+
+    # Ratings by the practitioners met, per listener on the page only: as subqueries of
+    # each row, which the database works out after choosing the page's rows.
+    def rated(value):
+        return (
+            db.select(value)
+            .select_from(Feedback)
+            .join(Meeting, Meeting.id == Feedback.meeting_id)
+            .where(Meeting.listener_id == User.id)
+            .where(Feedback.author_id == Meeting.practitioner_id)
+            .scalar_subquery()
+        )
+
+    return (
+        query.add_columns(
+            pending.label("pending"),
+            rated(func.count()).label("ratings"),
+            rated(func.avg(Feedback.rating)).label("mean"),
+        )
+        .order_by(func.lower(User.display_name), User.id)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+
+
 def _rating(count: int | None, mean) -> dict | None:
     """A listener's mean rating, only from MIN_RATINGS ratings on."""
     if not count or count < MIN_RATINGS:
@@ -268,6 +315,15 @@ def _local_week(now: datetime, zone: str) -> tuple[datetime, datetime]:
     return start, end
 
 
+_WEEKS = (
+    db.select(Meeting.listener_id, Meeting.start_at)
+    .where(Meeting.listener_id.in_(bindparam("ids", expanding=True)))
+    .where(Meeting.status != "cancelled")
+    .where(Meeting.start_at >= bindparam("earliest", type_=Meeting.start_at.type))
+    .where(Meeting.start_at < bindparam("latest", type_=Meeting.start_at.type))
+)
+
+
 def _sessions_in_weeks(weeks: dict[int, tuple[datetime, datetime]]) -> dict[int, int]:
     """Booked sessions (not cancelled) of each listener inside their own week; one query."""
     if not weeks:
@@ -275,13 +331,8 @@ def _sessions_in_weeks(weeks: dict[int, tuple[datetime, datetime]]) -> dict[int,
     earliest = min(start for start, _ in weeks.values())
     latest = max(end for _, end in weeks.values())
     counts: Counter = Counter()
-    for listener_id, start_at in db.session.execute(
-        db.select(Meeting.listener_id, Meeting.start_at)
-        .where(Meeting.listener_id.in_(list(weeks)))
-        .where(Meeting.status != "cancelled")
-        .where(Meeting.start_at >= earliest)
-        .where(Meeting.start_at < latest)
-    ):
+    values = {"ids": list(weeks), "earliest": earliest, "latest": latest}
+    for listener_id, start_at in db.session.execute(_WEEKS, values):
         start, end = weeks[listener_id]
         if start <= start_at < end:
             counts[listener_id] += 1

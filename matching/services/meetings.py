@@ -7,11 +7,13 @@ transaction (through services/calendar.py), writes an audit event, and only flus
 from __future__ import annotations
 
 import dataclasses
+import functools
 import secrets
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import bindparam
 from sqlalchemy.orm import selectinload
 
 from matching import engine
@@ -47,12 +49,31 @@ def meeting_dict(meeting: Meeting, viewer: User | None = None) -> dict:
 
 
 def meetings_for(user: User, *, upcoming_only: bool = False) -> list[Meeting]:
+    query = _meetings_query(user.role != "coordinator", upcoming_only)
+    return list(db.session.scalars(query, {"user_id": user.id, "now": now_utc()}))
+
+
+def _at(name: str):
+    """A bound instant, typed as the columns it is compared with."""
+    return bindparam(name, type_=Meeting.end_at.type)
+
+
+def _attends():
+    """A SQL condition: the bound user takes part in the meeting."""
+    return (Meeting.practitioner_id == bindparam("user_id")) | (
+        Meeting.listener_id == bindparam("user_id")
+    )
+
+
+@functools.cache
+def _meetings_query(mine: bool, upcoming_only: bool):
+    """Built once per kind: the homes run it on every view."""
     query = db.select(Meeting).order_by(Meeting.start_at, Meeting.id)
-    if user.role != "coordinator":
-        query = query.where((Meeting.practitioner_id == user.id) | (Meeting.listener_id == user.id))
+    if mine:
+        query = query.where(_attends())
     if upcoming_only:
-        query = query.where(Meeting.end_at > now_utc()).where(Meeting.status == "scheduled")
-    return list(db.session.scalars(query))
+        query = query.where(Meeting.end_at > _at("now")).where(Meeting.status == "scheduled")
+    return query
 
 
 def feedback_by(user: User) -> list[dict]:
@@ -199,16 +220,22 @@ def list_meetings(
     actor: User, *, after: int | None = None, limit: int = 50
 ) -> tuple[list[Meeting], int | None]:
     """One page of the actor's meetings (a coordinator's: all), by id."""
-    query = db.select(Meeting).order_by(Meeting.id)
-    if actor.role != "coordinator":
-        query = query.where(
-            (Meeting.practitioner_id == actor.id) | (Meeting.listener_id == actor.id)
-        )
-    if after:
-        query = query.where(Meeting.id > after)
-    rows = list(db.session.scalars(query.limit(limit + 1)))
+    query = _page_query(actor.role != "coordinator", bool(after))
+    values = {"user_id": actor.id, "after": after, "limit": limit + 1}
+    rows = list(db.session.scalars(query, values))
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+@functools.cache
+def _page_query(mine: bool, after: bool):
+    """A page of meetings by id, built once per kind (values bound)."""
+    query = db.select(Meeting).order_by(Meeting.id).limit(bindparam("limit"))
+    if mine:
+        query = query.where(_attends())
+    if after:
+        query = query.where(Meeting.id > bindparam("after"))
+    return query
 
 
 def reschedule_meeting(
@@ -359,18 +386,23 @@ def awaiting_feedback(
 ) -> list[Meeting]:
     """Conversations of this person that ended lately and still wait for their feedback."""
     now = now or now_utc()
-    given = db.select(Feedback.meeting_id).where(Feedback.author_id == user.id)
-    return list(
-        db.session.scalars(
-            db.select(Meeting)
-            .where((Meeting.practitioner_id == user.id) | (Meeting.listener_id == user.id))
-            .where(Meeting.status.in_(("scheduled", "completed")))
-            .where(Meeting.end_at <= now)
-            .where(Meeting.end_at > now - within)
-            .where(Meeting.id.not_in(given))
-            .options(selectinload(Meeting.practitioner), selectinload(Meeting.listener))
-            .order_by(Meeting.end_at.desc(), Meeting.id)
-        )
+    values = {"user_id": user.id, "now": now, "since": now - within}
+    return list(db.session.scalars(_awaiting_query(), values))
+
+
+@functools.cache
+def _awaiting_query():
+    """Built once: both homes run it on every view."""
+    given = db.select(Feedback.meeting_id).where(Feedback.author_id == bindparam("user_id"))
+    return (
+        db.select(Meeting)
+        .where(_attends())
+        .where(Meeting.status.in_(("scheduled", "completed")))
+        .where(Meeting.end_at <= _at("now"))
+        .where(Meeting.end_at > _at("since"))
+        .where(Meeting.id.not_in(given))
+        .options(selectinload(Meeting.practitioner), selectinload(Meeting.listener))
+        .order_by(Meeting.end_at.desc(), Meeting.id)
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, case, cast
+from sqlalchemy import String, bindparam, case, cast, tuple_
 
 from matching.engine.slots import EPOCH
 from matching.errors import Malformed
@@ -25,13 +25,36 @@ def urgency_rank(column):
     return case(URGENCY_RANK, value=column, else_=len(URGENCY_RANK))
 
 
-def speaks(json_languages, code: str):
+def speaks(json_languages, code):
     """A SQL condition: the JSON list of languages contains this two-letter code.
 
     The list is stored as JSON text on both databases, so a quoted LIKE matches the
-    element exactly without database-specific JSON operators.
+    element exactly without database-specific JSON operators. ``code`` may be a bound
+    parameter instead, whose value is then ``language_pattern(code)``.
     """
-    return cast(json_languages, String).like(f'%"{code}"%')
+    pattern = language_pattern(code) if isinstance(code, str) else code
+    return cast(json_languages, String).like(pattern)
+
+
+def language_pattern(code: str) -> str:
+    """The LIKE pattern speaks() matches a JSON list of languages with."""
+    return f'%"{code}"%'
+
+
+def after_key(instant_type):
+    """A SQL tuple of bound values for the sort key after which a keyset page starts:
+    after_rank, after_when (an instant of ``instant_type``) and after_id."""
+    return tuple_(
+        bindparam("after_rank"),
+        bindparam("after_when", type_=instant_type),
+        bindparam("after_id"),
+    )
+
+
+def after_values(after: tuple[int, datetime, int]) -> dict:
+    """The values of after_key() for a decoded cursor."""
+    rank, when, row_id = after
+    return {"after_rank": rank, "after_when": when, "after_id": row_id}
 
 
 def filters(args, *, statuses, default: str) -> dict:

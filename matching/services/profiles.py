@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
+
 from matching.errors import Invalid, NotAllowed
 from matching.extensions import db
 from matching.models import AvailabilityWindow, User, now_utc
@@ -91,6 +93,14 @@ def is_paused(user: User) -> bool:
     return bool(lp and lp.paused_until and lp.paused_until > now_utc())
 
 
+# Built once: every home runs it.
+_HAS_TIMES = (
+    db.select(AvailabilityWindow.id)
+    .where(AvailabilityWindow.user_id == bindparam("user_id"))
+    .limit(1)
+)
+
+
 def missing_for_matching(user: User) -> list[str]:
     """What this person still has to fill in to be matched (keys of MATCHING_NEEDS)."""
     profile = user.profile
@@ -99,9 +109,7 @@ def missing_for_matching(user: User) -> list[str]:
         missing.append("languages")
     if profile is None or not profile.modalities:
         missing.append("modalities")
-    has_times = db.session.scalar(
-        db.select(AvailabilityWindow.id).where(AvailabilityWindow.user_id == user.id).limit(1)
-    )
+    has_times = db.session.scalar(_HAS_TIMES, {"user_id": user.id})
     if has_times is None:
         missing.append("availability")
     return missing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from sqlalchemy import bindparam
 
 from matching.errors import Conflict, Invalid, NotFound
 from matching.extensions import db
@@ -56,13 +57,17 @@ def create_request(user: User, values: dict) -> SupportRequest:
 
 
 def active_request(user: User) -> SupportRequest | None:
-    return db.session.scalar(
-        db.select(SupportRequest)
-        .where(SupportRequest.practitioner_id == user.id)
-        .where(SupportRequest.status.in_(ACTIVE_REQUEST_STATUSES))
-        .order_by(SupportRequest.id.desc())
-        .limit(1)
-    )
+    return db.session.scalar(_ACTIVE, {"practitioner_id": user.id})
+
+
+# Built once: the practitioner's home runs it on every view.
+_ACTIVE = (
+    db.select(SupportRequest)
+    .where(SupportRequest.practitioner_id == bindparam("practitioner_id"))
+    .where(SupportRequest.status.in_(ACTIVE_REQUEST_STATUSES))
+    .order_by(SupportRequest.id.desc())
+    .limit(1)
+)
 
 
 def get_request(actor: User, request_id: int) -> SupportRequest:
@@ -87,6 +92,14 @@ def withdraw_request(actor: User, request_id: int) -> None:
     db.session.flush()
 
 
+# The latest meeting of each request on a page: one query for all of them.
+_MEETINGS_OF = (
+    db.select(Meeting)
+    .where(Meeting.request_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Meeting.id)
+)
+
+
 def record_note_views(actor: User, request_ids: list[int]) -> None:
     """Audit that a coordinator was shown these requests' private notes (never the text)."""
     audit.record_each(
@@ -98,14 +111,12 @@ def crisis_resources() -> str:
     return current_app.config["CRISIS_RESOURCES"]
 
 
-def request_dicts(rows: list[SupportRequest], *, include_note: bool = False) -> list[dict]:
-    """Serialise requests with their latest meeting, in one query for all of them."""
+def request_dicts(rows: list, *, include_note: bool = False) -> list[dict]:
+    """Serialise requests (rows or rows of the queue) with their latest meeting, in one query."""
     latest: dict[int, Meeting] = {}
     ids = [r.id for r in rows]
     if ids:
-        for meeting in db.session.scalars(
-            db.select(Meeting).where(Meeting.request_id.in_(ids)).order_by(Meeting.id)
-        ):
+        for meeting in db.session.scalars(_MEETINGS_OF, {"ids": ids}):
             latest[meeting.request_id] = meeting
     answers = []
     for req in rows:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import tuple_
+from sqlalchemy import bindparam, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased
 
 from matching import engine
 from matching.errors import Conflict, Invalid, NotFound
@@ -128,13 +129,18 @@ def _fail_run(run_id: int) -> None:
         )
 
 
-def running_round() -> dict | None:
-    """The round running right now, if any: when it started, by whom, how many requests."""
-    row = db.session.execute(
+@functools.cache
+def _running_query():
+    return (
         db.select(RoundRun.started_at, RoundRun.requests, User.display_name)
         .outerjoin(User, User.id == RoundRun.started_by_id)
         .where(RoundRun.status == "running")
-    ).first()
+    )
+
+
+def running_round() -> dict | None:
+    """The round running right now, if any: when it started, by whom, how many requests."""
+    row = db.session.execute(_running_query()).first()
     if row is None:
         return None
     return {"started_at": row.started_at, "requests": row.requests, "started_by": row.display_name}
@@ -225,6 +231,22 @@ def _run_round(actor: User | None, now: datetime) -> MatchingRound:
     return matching_round
 
 
+@functools.cache
+def _unmatched_query():
+    return (
+        db.select(
+            SupportRequest.id,
+            SupportRequest.urgency,
+            SupportRequest.created_at,
+            SupportRequest.note,
+            SupportRequest.status,
+            User.display_name.label("practitioner_name"),
+        )
+        .join(User, User.id == SupportRequest.practitioner_id)
+        .where(SupportRequest.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
 def unmatched_requests(
     matching_round: MatchingRound, *, offset: int = 0, limit: int | None = None
 ) -> list[tuple]:
@@ -239,18 +261,7 @@ def unmatched_requests(
     ids = [item["request_id"] for item in items]
     if not ids:
         return []
-    rows = db.session.execute(
-        db.select(
-            SupportRequest.id,
-            SupportRequest.urgency,
-            SupportRequest.created_at,
-            SupportRequest.note,
-            SupportRequest.status,
-            User.display_name.label("practitioner_name"),
-        )
-        .join(User, User.id == SupportRequest.practitioner_id)
-        .where(SupportRequest.id.in_(ids))
-    )
+    rows = db.session.execute(_unmatched_query(), {"ids": ids})
     by_id = {r.id: r for r in rows}
     return [
         (by_id[item["request_id"]], list(item["reasons"]))
@@ -259,9 +270,9 @@ def unmatched_requests(
     ]
 
 
-def round_header(round_id: int):
-    """One round's id, time, starter's name and unmatched list, without its proposals."""
-    row = db.session.execute(
+@functools.cache
+def _header_query():
+    return (
         db.select(
             MatchingRound.id,
             MatchingRound.created_at,
@@ -269,8 +280,13 @@ def round_header(round_id: int):
             User.display_name.label("started_by_name"),
         )
         .outerjoin(User, User.id == MatchingRound.started_by_id)
-        .where(MatchingRound.id == round_id)
-    ).first()
+        .where(MatchingRound.id == bindparam("round_id"))
+    )
+
+
+def round_header(round_id: int):
+    """One round's id, time, starter's name and unmatched list, without its proposals."""
+    row = db.session.execute(_header_query(), {"round_id": round_id}).first()
     if row is None:
         raise NotFound("No such round.")
     return row
@@ -279,6 +295,85 @@ def round_header(round_id: int):
 def proposal_filters(args) -> dict:
     """Filters from a query string; unknown values fall back to the defaults (everything)."""
     return paging.filters(args, statuses=PROPOSAL_STATUSES, default="all")
+
+
+_PRACTITIONER = aliased(User)
+_LISTENER = aliased(User)
+_RANK = paging.urgency_rank(SupportRequest.urgency)
+
+
+def _proposal_keys(by_status: bool, by_urgency: bool, by_language: bool, *, counting: bool = False):
+    """The sort keys of a round's proposals under the filters used (values bound)."""
+    keys = (
+        db.select(
+            Proposal.id.label("id"),
+            _RANK.label("rank"),
+            SupportRequest.created_at.label("since"),
+        )
+        .join(SupportRequest, SupportRequest.id == Proposal.request_id)
+        .where(Proposal.round_id == bindparam("round_id"))
+    )
+    if by_status:
+        keys = keys.where(Proposal.status == bindparam("status"))
+    if by_urgency:
+        keys = keys.where(SupportRequest.urgency == bindparam("urgency"))
+    if by_language:
+        keys = keys.join(
+            PractitionerProfile, PractitionerProfile.user_id == SupportRequest.practitioner_id
+        ).where(paging.speaks(PractitionerProfile.languages, bindparam("language")))
+    if counting:
+        return keys.with_only_columns(db.func.count()).order_by(None)
+    return keys
+
+
+@functools.cache
+def _proposal_page(by_status: bool, by_urgency: bool, by_language: bool, after: bool):
+    """One page of proposals, built once per combination of filters (values bound).
+
+    The page's rows are chosen on the sort key alone; only they are joined to their
+    people and read in full, so the database sorts narrow rows.
+    """
+    keys = _proposal_keys(by_status, by_urgency, by_language)
+    if after:
+        keys = keys.where(
+            tuple_(_RANK, SupportRequest.created_at, Proposal.id)
+            > paging.after_key(SupportRequest.created_at.type)
+        )
+    page = (
+        keys.order_by(_RANK, SupportRequest.created_at, Proposal.id)
+        .limit(bindparam("limit"))
+        .subquery()
+    )
+    return (
+        db.select(
+            Proposal.id,
+            Proposal.round_id,
+            Proposal.request_id,
+            Proposal.listener_id,
+            Proposal.start_at,
+            Proposal.end_at,
+            Proposal.score,
+            Proposal.parts,
+            Proposal.reasons,
+            Proposal.status,
+            Proposal.never_again,
+            SupportRequest.urgency,
+            SupportRequest.created_at.label("waiting_since"),
+            SupportRequest.topics,
+            SupportRequest.note,
+            _PRACTITIONER.display_name.label("practitioner_name"),
+            _PRACTITIONER.timezone.label("practitioner_timezone"),
+            _LISTENER.display_name.label("listener_name"),
+            _LISTENER.timezone.label("listener_timezone"),
+            page.c.rank,
+        )
+        .select_from(page)
+        .join(Proposal, Proposal.id == page.c.id)
+        .join(SupportRequest, SupportRequest.id == Proposal.request_id)
+        .join(_PRACTITIONER, _PRACTITIONER.id == SupportRequest.practitioner_id)
+        .join(_LISTENER, _LISTENER.id == Proposal.listener_id)
+        .order_by(page.c.rank, page.c.since, page.c.id)
+    )
 
 
 def list_proposals(
@@ -298,53 +393,20 @@ def list_proposals(
     Each row carries the two people's names and zones, the request's urgency, topics
     and private note: one query for the page and one for the total, whatever its size.
     """
-    practitioner = aliased(User)
-    listener = aliased(User)
-    rank = paging.urgency_rank(SupportRequest.urgency)
-    query = (
-        db.select(
-            Proposal.id,
-            Proposal.round_id,
-            Proposal.request_id,
-            Proposal.listener_id,
-            Proposal.start_at,
-            Proposal.end_at,
-            Proposal.score,
-            Proposal.parts,
-            Proposal.reasons,
-            Proposal.status,
-            Proposal.never_again,
-            SupportRequest.urgency,
-            SupportRequest.created_at.label("waiting_since"),
-            SupportRequest.topics,
-            SupportRequest.note,
-            practitioner.display_name.label("practitioner_name"),
-            practitioner.timezone.label("practitioner_timezone"),
-            listener.display_name.label("listener_name"),
-            listener.timezone.label("listener_timezone"),
-            rank.label("rank"),
-        )
-        .join(SupportRequest, SupportRequest.id == Proposal.request_id)
-        .join(practitioner, practitioner.id == SupportRequest.practitioner_id)
-        .join(listener, listener.id == Proposal.listener_id)
-        .where(Proposal.round_id == round_id)
-    )
-    if status and status != "all":
-        query = query.where(Proposal.status == status)
-    if urgency:
-        query = query.where(SupportRequest.urgency == urgency)
-    if language:
-        query = query.join(
-            PractitionerProfile, PractitionerProfile.user_id == SupportRequest.practitioner_id
-        ).where(paging.speaks(PractitionerProfile.languages, language))
+    values = {
+        "round_id": round_id,
+        "status": status,
+        "urgency": urgency,
+        "language": paging.language_pattern(language) if language else None,
+        "limit": limit + 1,
+    }
+    filtered = (bool(status and status != "all"), bool(urgency), bool(language))
     if total is None:
-        total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+        total = db.session.scalar(_proposal_keys(*filtered, counting=True), values)
     after = paging.decode(cursor)
     if after is not None:
-        query = query.where(tuple_(rank, SupportRequest.created_at, Proposal.id) > tuple_(*after))
-    rows = db.session.execute(
-        query.order_by(rank, SupportRequest.created_at, Proposal.id).limit(limit + 1)
-    ).all()
+        values |= paging.after_values(after)
+    rows = db.session.execute(_proposal_page(*filtered, after is not None), values).all()
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -371,6 +433,16 @@ def proposals_answer(
     return items, page.next
 
 
+@functools.cache
+def _counts_query():
+    return (
+        db.select(Proposal.status, SupportRequest.urgency, db.func.count())
+        .join(SupportRequest, SupportRequest.id == Proposal.request_id)
+        .where(Proposal.round_id == bindparam("round_id"))
+        .group_by(Proposal.status, SupportRequest.urgency)
+    )
+
+
 def proposal_counts(round_id: int) -> dict:
     """How many proposals of a round are in each status, and pending ones per urgency.
 
@@ -380,12 +452,7 @@ def proposal_counts(round_id: int) -> dict:
     counts = {status: 0 for status in PROPOSAL_STATUSES}
     pending = {urgency: 0 for urgency in URGENCIES}
     by: dict[tuple[str, str], int] = {}
-    rows = db.session.execute(
-        db.select(Proposal.status, SupportRequest.urgency, db.func.count())
-        .join(SupportRequest, SupportRequest.id == Proposal.request_id)
-        .where(Proposal.round_id == round_id)
-        .group_by(Proposal.status, SupportRequest.urgency)
-    ).all()
+    rows = db.session.execute(_counts_query(), {"round_id": round_id}).all()
     for status, urgency, n in rows:
         counts[status] = counts.get(status, 0) + n
         by[(status, urgency)] = n
@@ -494,43 +561,51 @@ def approve_many(
     return {"approved": approved, "conflicts": conflicts}
 
 
-def latest_round() -> dict | None:
-    """The newest round's id, time and pending proposals, in one query (for the overview)."""
-    pending = (
+def _pending_in_round():
+    return (
         db.select(db.func.count())
         .where(Proposal.round_id == MatchingRound.id)
         .where(Proposal.status == "pending")
         .scalar_subquery()
     )
-    row = db.session.execute(
-        db.select(MatchingRound.id, MatchingRound.created_at, pending.label("pending"))
+
+
+@functools.cache
+def _latest_query():
+    return (
+        db.select(MatchingRound.id, MatchingRound.created_at, _pending_in_round().label("pending"))
         .order_by(MatchingRound.id.desc())
         .limit(1)
-    ).first()
+    )
+
+
+def latest_round() -> dict | None:
+    """The newest round's id, time and pending proposals, in one query (for the overview)."""
+    row = db.session.execute(_latest_query()).first()
     return row._asdict() if row else None
 
 
-def recent_rounds(limit: int = 20) -> list[tuple[MatchingRound, int]]:
-    """The latest rounds, newest first, each with its number of proposals still pending."""
-    rounds = list(
-        db.session.scalars(
-            db.select(MatchingRound)
-            .order_by(MatchingRound.id.desc())
-            .limit(limit)
-            .options(selectinload(MatchingRound.started_by))
+@functools.cache
+def _recent_query():
+    return (
+        db.select(
+            MatchingRound.id,
+            MatchingRound.created_at,
+            MatchingRound.statistics,
+            db.func.json_array_length(MatchingRound.unmatched).label("unmatched"),
+            User.display_name.label("started_by_name"),
+            _pending_in_round().label("pending"),
         )
+        .outerjoin(User, User.id == MatchingRound.started_by_id)
+        .order_by(MatchingRound.id.desc())
+        .limit(bindparam("limit"))
     )
-    if not rounds:
-        return []
-    pending = dict(
-        db.session.execute(
-            db.select(Proposal.round_id, db.func.count())
-            .where(Proposal.round_id.in_([r.id for r in rounds]))
-            .where(Proposal.status == "pending")
-            .group_by(Proposal.round_id)
-        ).all()
-    )
-    return [(r, pending.get(r.id, 0)) for r in rounds]
+
+
+def recent_rounds(limit: int = 20) -> list:
+    """The latest rounds, newest first, as rows: id, created_at, statistics, unmatched
+    (how many), started_by_name and pending (proposals still waiting); one query."""
+    return db.session.execute(_recent_query(), {"limit": limit}).all()
 
 
 def get_proposal(proposal_id: int) -> Proposal:
