@@ -565,6 +565,11 @@ def page_list(round_id: int, ids: dict) -> list[tuple[str, str, str]]:
         ("queue", "/coordinator/queue", "coordinator"),
         ("queue, urgent", "/coordinator/queue?urgency=urgent", "coordinator"),
         ("request page", f"/coordinator/requests/{ids['request_with_note']}", "coordinator"),
+        (
+            "pair by hand",
+            f"/coordinator/requests/{ids['request_with_note']}/pair",
+            "coordinator",
+        ),
         ("round review", f"/coordinator/rounds/{round_id}", "coordinator"),
         (
             "round, urgent pending",

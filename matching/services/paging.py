@@ -105,5 +105,5 @@ class Page:
 
     items: list
     next: str | None
-    total: int
+    total: int | None
     filters: dict = field(default_factory=dict)

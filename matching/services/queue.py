@@ -56,11 +56,13 @@ def list_queue(
     language: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    counted: bool = True,
 ) -> paging.Page:
     """Requests in a status (None: all), urgent first, then longest waiting; a page and the total.
 
     Keyset pages (see services/paging.py): while people are being matched, requests
     leave the open queue, and the next page still starts right after the last row seen.
+    Without ``counted`` the total is not asked for (None).
     """
     values = {
         "status": status,
@@ -69,7 +71,7 @@ def list_queue(
         "limit": limit + 1,
     }
     flags = (bool(status), bool(urgency), bool(language))
-    total = db.session.scalar(_queue_count(*flags), values)
+    total = db.session.scalar(_queue_count(*flags), values) if counted else None
     after = paging.decode(cursor)
     if after is not None:
         values |= paging.after_values(after)
@@ -90,7 +92,9 @@ def queue_answer(
     limit: int = 50,
 ) -> tuple[list[dict], str | None]:
     """The API's page of the queue: each request as the API shows it, with its waiting time."""
-    page = list_queue(status=status, urgency=urgency, language=language, cursor=cursor, limit=limit)
+    page = list_queue(
+        status=status, urgency=urgency, language=language, cursor=cursor, limit=limit, counted=False
+    )
     items = requests.request_dicts(page.items)  # the rows carry what an answer shows
     now = now_utc()
     for item, row in zip(items, page.items, strict=True):
