@@ -199,6 +199,9 @@ def _check(page, path: str, width: dict, found: list[str]) -> None:
     wide = page_width(page)
     if wide > width["width"]:
         found.append(f"{path} at {width['width']} px is {wide} px wide")
+    title = page.title()
+    if not title.endswith(" · Alongside") or "<" in title or len(title) > 100:
+        found.append(f"{path}: the title is not a short plain name: {title[:120]!r}")
     for v in blocking(axe_violations(page)):
         found.append(
             f"{path} at {width['width']} px: {v['impact']} {v['id']} ({v['help']}) {v['nodes']}"
