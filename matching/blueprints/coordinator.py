@@ -24,7 +24,7 @@ from wtforms.widgets import HiddenInput
 from matching import charts
 from matching.errors import Conflict, Invalid, Malformed
 from matching.extensions import db
-from matching.models import AuditEvent, now_utc
+from matching.models import REQUEST_STATUSES, AuditEvent, now_utc
 from matching.schemas import bodies, load
 from matching.security import guard_pages, is_safe_next
 from matching.services import care as care_service
@@ -142,6 +142,7 @@ def queue():
         now=now_utc(),
         waiting_words=queue_service.waiting_words,
         urgencies=URGENCIES,
+        statuses=REQUEST_STATUSES,
     )
 
 
