@@ -107,3 +107,15 @@ class Page:
     next: str | None
     total: int | None
     filters: dict = field(default_factory=dict)
+
+
+def page_from(rows: list, limit: int, total: int | None) -> Page:
+    """A page from the ``limit + 1`` rows a keyset query gave, sorted on (rank, waiting_since, id).
+
+    The extra row only tells that there is a next page; its cursor is the last row shown.
+    """
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode(last.rank, last.waiting_since, last.id)
+    return Page(items=rows[:limit], next=next_cursor, total=total)

@@ -407,11 +407,7 @@ def list_proposals(
     if after is not None:
         values |= paging.after_values(after)
     rows = db.session.execute(_proposal_page(*filtered, after is not None), values).all()
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = paging.encode(last.rank, last.waiting_since, last.id)
-    return paging.Page(items=rows[:limit], next=next_cursor, total=total)
+    return paging.page_from(rows, limit, total)
 
 
 def proposals_answer(
