@@ -51,6 +51,18 @@ def after_key(instant_type):
     )
 
 
+def narrow_page(keys, sort: tuple, *, after: bool):
+    """The rows of one page chosen on their sort key alone, as a subquery to join.
+
+    ``keys`` selects the sort key (rank, instant, id) and the filters, ``sort`` names
+    those three columns; with ``after`` the page starts after the bound key of
+    after_key(). The limit is bound too, so the statement can be built once.
+    """
+    if after:
+        keys = keys.where(tuple_(*sort) > after_key(sort[1].type))
+    return keys.order_by(*sort).limit(bindparam("limit")).subquery()
+
+
 def after_values(after: tuple[int, datetime, int]) -> dict:
     """The values of after_key() for a decoded cursor."""
     rank, when, row_id = after

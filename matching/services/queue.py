@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, tuple_
+from sqlalchemy import bindparam
 from sqlalchemy.orm import aliased, joinedload
 
 from matching.errors import NotFound
@@ -133,16 +133,10 @@ def _queue_page(by_status: bool, by_urgency: bool, by_language: bool, after: boo
 
     The page's rows are chosen on the sort key alone; only they are joined and read.
     """
-    keys = _queue_keys(by_status, by_urgency, by_language)
-    if after:
-        keys = keys.where(
-            tuple_(_RANK, SupportRequest.created_at, SupportRequest.id)
-            > paging.after_key(SupportRequest.created_at.type)
-        )
-    page = (
-        keys.order_by(_RANK, SupportRequest.created_at, SupportRequest.id)
-        .limit(bindparam("limit"))
-        .subquery()
+    page = paging.narrow_page(
+        _queue_keys(by_status, by_urgency, by_language),
+        (_RANK, SupportRequest.created_at, SupportRequest.id),
+        after=after,
     )
     return (
         _QUEUE_ROWS.join(page, page.c.id == SupportRequest.id)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import bindparam, tuple_
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -333,16 +333,10 @@ def _proposal_page(by_status: bool, by_urgency: bool, by_language: bool, after: 
     The page's rows are chosen on the sort key alone; only they are joined to their
     people and read in full, so the database sorts narrow rows.
     """
-    keys = _proposal_keys(by_status, by_urgency, by_language)
-    if after:
-        keys = keys.where(
-            tuple_(_RANK, SupportRequest.created_at, Proposal.id)
-            > paging.after_key(SupportRequest.created_at.type)
-        )
-    page = (
-        keys.order_by(_RANK, SupportRequest.created_at, Proposal.id)
-        .limit(bindparam("limit"))
-        .subquery()
+    page = paging.narrow_page(
+        _proposal_keys(by_status, by_urgency, by_language),
+        (_RANK, SupportRequest.created_at, Proposal.id),
+        after=after,
     )
     return (
         db.select(
